@@ -1,0 +1,2 @@
+package dev.tfmq.model.tensor;
+public final class Nd4jProbe { private Nd4jProbe() {} }
