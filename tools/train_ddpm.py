@@ -171,13 +171,15 @@ def main():
     ap.add_argument("--steps", type=int, default=40000, help="total optimizer steps (including resumed)")
     ap.add_argument("--batch", type=int, default=256)
     ap.add_argument("--lr", type=float, default=2e-4)
-    ap.add_argument("--warmup", type=int, default=1000)
+    ap.add_argument("--warmup", type=int, default=500)
     ap.add_argument("--weight-decay", type=float, default=0.0)
     ap.add_argument("--ema", type=float, default=0.9995)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--time-limit", type=float, default=0, help="stop training after this many seconds (0: none)")
     ap.add_argument("--log-every", type=int, default=500)
     ap.add_argument("--compile", action="store_true")
+    ap.add_argument("--cuda-graph", action="store_true",
+                    help="after the lr warm-up, replay forward+backward+optimizer as one CUDA graph")
     ap.add_argument("--no-bf16", action="store_true")
     ap.add_argument("--sample-n", type=int, default=64)
     ap.add_argument("--sample-steps", type=int, default=100)
@@ -211,6 +213,7 @@ def main():
     opt_kw = dict(lr=args.lr, betas=(0.9, 0.999), weight_decay=args.weight_decay)
     if dev.type == "cuda":
         opt_kw["fused"] = True
+        opt_kw["capturable"] = True
     opt = torch.optim.AdamW(model.parameters(), **opt_kw)
 
     step0, loss_rows, train_time0 = 0, [], 0.0
@@ -230,7 +233,7 @@ def main():
     gen = torch.Generator(device=dev)
     gen.manual_seed(args.seed * 1000003 + step0)
 
-    def train_step(step):
+    def make_batch():
         idx = torch.randint(0, n, (args.batch,), device=dev, generator=gen)
         x0 = data[idx].unsqueeze(1).float() / 127.5 - 1.0
         flip = torch.rand(args.batch, device=dev, generator=gen) < 0.5
@@ -239,34 +242,89 @@ def main():
         noise = torch.randn(x0.shape, device=dev, generator=gen)
         a = ac[t][:, None, None, None]
         xt = a.sqrt() * x0 + (1 - a).sqrt() * noise
-        lr = args.lr * min(1.0, (step + 1) / args.warmup)
-        for g in opt.param_groups:
-            g["lr"] = lr
-        with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=use_bf16):
+        return xt, t, noise
+
+    def lr_at(step):
+        return args.lr * min(1.0, (step + 1) / args.warmup)
+
+    def body(xt, t, noise):
+        """forward + backward + clip + optimizer step (graph-capturable: no host syncs)."""
+        with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=use_bf16, cache_enabled=False):
             pred = fwd(xt, t)
         loss = F.mse_loss(pred.float(), noise)
-        opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(m_params, 1.0)
         opt.step()
+        return loss.detach()
+
+    def ema_update(step):
         decay = min(args.ema, (1 + step) / (10 + step))
         with torch.no_grad():
             torch._foreach_mul_(e_params, decay)
             torch._foreach_add_(e_params, m_params, alpha=1 - decay)
-        return loss.detach(), lr
+
+    def eager_step(step):
+        xt, t, noise = make_batch()
+        lr = lr_at(step)
+        for g in opt.param_groups:
+            g["lr"] = lr
+        opt.zero_grad(set_to_none=True)
+        loss = body(xt, t, noise)
+        ema_update(step)
+        return loss, lr
+
+    graph = {}
+
+    def build_graph(step):
+        """Captures body() into a CUDA graph (constant lr); returns the number of warm-up steps run."""
+        for g in opt.param_groups:
+            g["lr"] = args.lr
+        sx = torch.zeros((args.batch, 1, 28, 28), device=dev)
+        st = torch.zeros((args.batch,), dtype=torch.long, device=dev)
+        sn = torch.zeros((args.batch, 1, 28, 28), device=dev)
+        side = torch.cuda.Stream()
+        side.wait_stream(torch.cuda.current_stream())
+        with torch.cuda.stream(side):
+            for i in range(3):
+                xt, t, noise = make_batch()
+                sx.copy_(xt), st.copy_(t), sn.copy_(noise)
+                opt.zero_grad(set_to_none=True)
+                body(sx, st, sn)
+                ema_update(step + i)
+        torch.cuda.current_stream().wait_stream(side)
+        opt.zero_grad(set_to_none=True)
+        g = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(g):
+            sl = body(sx, st, sn)
+        graph.update(g=g, x=sx, t=st, n=sn, loss=sl)
+        return 3
+
+    def graph_step(step):
+        xt, t, noise = make_batch()
+        graph["x"].copy_(xt)
+        graph["t"].copy_(t)
+        graph["n"].copy_(noise)
+        graph["g"].replay()
+        ema_update(step)
+        return graph["loss"], args.lr
+
+    use_graph = args.cuda_graph and dev.type == "cuda"
 
     if args.bench:
-        for s in range(20):
-            train_step(s)
+        s = 0
+        for s in range(args.warmup if use_graph else 20):
+            eager_step(s)
+        if use_graph:
+            build_graph(s)
         if dev.type == "cuda":
             torch.cuda.synchronize()
         t0 = time.time()
         for s in range(args.bench):
-            train_step(s)
+            (graph_step if use_graph else eager_step)(args.warmup + s)
         if dev.type == "cuda":
             torch.cuda.synchronize()
         dt = (time.time() - t0) / args.bench
-        print("BENCH batch %d compile %s: %.2f ms/step" % (args.batch, args.compile, dt * 1e3))
+        print("BENCH batch %d compile %s graph %s: %.2f ms/step" % (args.batch, args.compile, use_graph, dt * 1e3))
         return
 
     t_start = time.time()
@@ -274,15 +332,25 @@ def main():
     acc_n = 0
     step = step0
     stopped_early = False
-    print("training steps %d..%d, batch %d" % (step0, args.steps, args.batch))
+    print("training steps %d..%d, batch %d, cuda graph %s" % (step0, args.steps, args.batch, use_graph))
     while step < args.steps:
-        loss, lr = train_step(step)
+        if use_graph and not graph and step >= args.warmup:
+            try:
+                k = build_graph(step)
+                step += k
+                print("captured CUDA graph at step %d" % step)
+            except Exception as e:  # fall back to eager steps
+                print("CUDA graph capture failed (%s); continuing eagerly" % e)
+                use_graph = False
+                graph.clear()
+            continue
+        loss, lr = (graph_step if graph else eager_step)(step)
         acc += loss
         acc_n += 1
         step += 1
         if step % args.log_every == 0 or step == args.steps:
             el = train_time0 + time.time() - t_start
-            row = (step, float(acc) / acc_n, lr, el)
+            row = (step, float(acc) / max(acc_n, 1), lr, el)
             loss_rows.append(row)
             print("step %6d  loss %.5f  lr %.2e  %.0fs" % row, flush=True)
             acc.zero_()
@@ -326,6 +394,7 @@ def main():
         "lr": args.lr,
         "lr_warmup_steps": args.warmup,
         "lr_schedule": "linear warm-up then constant",
+        "cuda_graph": bool(graph),
         "ema_decay": args.ema,
         "ema_warmup": "decay = min(ema_decay, (1+step)/(10+step))",
         "augmentation": "random horizontal flip",
