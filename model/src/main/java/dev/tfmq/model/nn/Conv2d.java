@@ -7,6 +7,8 @@ import java.util.Map;
 /** Conv2d with PyTorch weight layout [out, in, k, k] and symmetric zero padding. */
 public final class Conv2d extends Module {
     private INDArray weight;
+    /** The weight in [kH, kW, in, out] order, which ND4J's oneDNN path convolves without a per-call reorder. */
+    private INDArray kernelHwio;
     private INDArray bias;
     private final int stride;
     private final int padding;
@@ -19,6 +21,7 @@ public final class Conv2d extends Module {
     public Conv2d(String path, INDArray weight, INDArray bias, int stride, int padding, long outH, long outW) {
         super(path, ModuleKind.CONV);
         this.weight = weight;
+        this.kernelHwio = weight.permute(2, 3, 1, 0).dup('c');
         this.bias = bias;
         this.stride = stride;
         this.padding = padding;
@@ -47,6 +50,7 @@ public final class Conv2d extends Module {
                     + " != " + java.util.Arrays.toString(weight.shape()));
         }
         this.weight = w;
+        this.kernelHwio = w.permute(2, 3, 1, 0).dup('c');
     }
 
     public void setBias(INDArray b) { this.bias = b; }
@@ -57,7 +61,7 @@ public final class Conv2d extends Module {
 
     public void forward(INDArray in, INDArray out) {
         before(in);
-        Ops.conv2d(in, weight, bias, stride, padding, out);
+        Ops.conv2dHwio(in, kernelHwio, bias, stride, padding, out);
         after(out);
     }
 

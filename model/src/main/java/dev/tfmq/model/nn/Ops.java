@@ -29,6 +29,18 @@ public final class Ops {
         Nd4j.exec(b.build());
     }
 
+    /** As {@link #conv2d} with weights already in [kH, kW, I, O] order (oneDNN's preferred layout here). */
+    public static void conv2dHwio(INDArray x, INDArray w, INDArray bias, int stride, int padding, INDArray out) {
+        int kh = (int) w.size(0);
+        int kw = (int) w.size(1);
+        DynamicCustomOp.DynamicCustomOpsBuilder b = DynamicCustomOp.builder("conv2d")
+                .addOutputs(out)
+                .addIntegerArguments(kh, kw, stride, stride, padding, padding, 1, 1, 0, 0, 0);
+        if (bias != null) b.addInputs(x, w, bias);
+        else b.addInputs(x, w);
+        Nd4j.exec(b.build());
+    }
+
     /** Batched matrix product over the leading dimension: out[n] = op(a[n]) · op(b[n]). */
     public static void matmul(INDArray a, INDArray b, boolean transA, boolean transB, double alpha, INDArray out) {
         DynamicCustomOp op = DynamicCustomOp.builder("matmul")

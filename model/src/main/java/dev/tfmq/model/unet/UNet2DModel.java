@@ -156,6 +156,15 @@ public final class UNet2DModel implements Denoiser {
         return new UNet2DModel(config, new Weights(st, tensors.tensors(), dtype), dtype);
     }
 
+    /** The architecture of {@code config} with seeded random weights (for benchmarks and tests). */
+    public static UNet2DModel random(UNet2DConfig config, long seed, DataType dtype) {
+        try {
+            return new UNet2DModel(config, Weights.random(seed, dtype), dtype);
+        } catch (FormatException e) {
+            throw new IllegalStateException("random weights cannot be malformed", e);
+        }
+    }
+
     private void register() {
         add(convIn);
         modules.put("time_proj", new Module("time_proj", ModuleKind.TIME_PROJECTION) { });

@@ -37,7 +37,30 @@ final class Weights {
         unused = new LinkedHashSet<>(tensors.keySet());
     }
 
+    /**
+     * Weights drawn at random (uniform in ±1/√fan_in, PyTorch's default scale) for every tensor the config asks
+     * for: benchmarks and tests of architectures without a checkpoint.
+     */
+    static Weights random(long seed, DataType dtype) {
+        Weights w = new Weights(Path.of("<random weights>"), Map.of(), dtype);
+        w.random = new java.util.SplittableRandom(seed);
+        return w;
+    }
+
+    private java.util.SplittableRandom random;
+
     INDArray take(String name, long... shape) throws FormatException {
+        if (random != null) {
+            long n = 1;
+            for (long d : shape) n *= d;
+            long fanIn = shape.length > 1 ? n / shape[0] : shape[0];
+            double bound = 1.0 / Math.sqrt(fanIn);
+            double[] v = new double[(int) n];
+            boolean normWeight = name.endsWith("norm1.weight") || name.endsWith("norm2.weight")
+                    || name.endsWith("group_norm.weight") || name.equals("conv_norm_out.weight");
+            for (int i = 0; i < v.length; i++) v[i] = normWeight ? 1.0 + 0.1 * random.nextDouble(-1, 1) : random.nextDouble(-bound, bound);
+            return org.nd4j.linalg.factory.Nd4j.createFromArray(v).castTo(dtype).reshape('c', shape).dup('c');
+        }
         INDArray a = tensors.get(name);
         if (a == null) throw new FormatException(file, "missing tensor '" + name + "' that the config requires");
         unused.remove(name);
