@@ -18,32 +18,32 @@ abstract class FlatView {
         if (a == null) throw new IllegalArgumentException(what + " is null");
         if (a.length() > Integer.MAX_VALUE) throw new IllegalArgumentException(what + " is too large");
         if (!isContiguousC(a)) {
-            throw new IllegalArgumentException(what + " must be a contiguous C-order array that is not a view"
-                    + " (use dup('c'))");
+            throw new IllegalArgumentException(what + " must be a contiguous C-order array (use dup('c'))");
         }
         int n = (int) a.length();
+        // the NIO view spans the whole underlying allocation; a view's elements start at its offset
+        int base = Math.toIntExact(a.offset());
         if (a.dataType() == DataType.FLOAT) {
             FloatBuffer fb = a.data().asNioFloat();
             return new FlatView() {
-                double get(int i) { return fb.get(i); }
-                void set(int i, double v) { fb.put(i, (float) v); }
+                double get(int i) { return fb.get(base + i); }
+                void set(int i, double v) { fb.put(base + i, (float) v); }
                 int length() { return n; }
             };
         }
         if (a.dataType() == DataType.DOUBLE) {
             DoubleBuffer db = a.data().asNioDouble();
             return new FlatView() {
-                double get(int i) { return db.get(i); }
-                void set(int i, double v) { db.put(i, v); }
+                double get(int i) { return db.get(base + i); }
+                void set(int i, double v) { db.put(base + i, v); }
                 int length() { return n; }
             };
         }
         throw new IllegalArgumentException(what + " must be float32 or float64, got " + a.dataType());
     }
 
-    /** C-order contiguous, starting at the beginning of its own buffer. */
+    /** Elements laid out contiguously in C order (possibly a view at an offset into a larger buffer). */
     static boolean isContiguousC(INDArray a) {
-        if (a.isView() || a.offset() != 0) return false;
         long[] shape = a.shape();
         long[] stride = a.stride();
         long expect = 1;
@@ -51,7 +51,7 @@ abstract class FlatView {
             if (shape[d] != 1 && stride[d] != expect) return false;
             expect *= shape[d];
         }
-        return a.data().length() >= a.length();
+        return true;
     }
 
     static void requireSameLength(FlatView... views) {
