@@ -73,6 +73,8 @@ public final class FrechetDistance {
             eig = Lapack.symmetricEigenvalues(m, rank, d);
         } else {
             double[] lambda = Lapack.symmetricEigen(factor, d);
+            // Numerical rank with dpstrf's tolerance, D·ε·λmax, so both methods report comparable ranks.
+            double rankTolerance = d * Math.ulp(1.0) * Math.max(0, lambda[d - 1]);
             rank = 0;
             for (int j = 0; j < d; j++) {
                 double l = lambda[j];
@@ -81,7 +83,7 @@ public final class FrechetDistance {
                     largestClamped = Math.max(largestClamped, -l);
                     l = 0;
                 }
-                if (l > 0) rank++;
+                if (l > rankTolerance) rank++;
                 double s = Math.sqrt(l);
                 for (int i = 0; i < d; i++) factor[i * d + j] *= s;
             }
