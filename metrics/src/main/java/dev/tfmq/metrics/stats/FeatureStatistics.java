@@ -46,6 +46,7 @@ public final class FeatureStatistics {
     private INDArray batch;
     private INDArray weightRow;
     private INDArray sqrtWeightCol;
+    private double[] weightScratch;
     private final INDArray batchMean;
     private final INDArray delta;
 
@@ -107,11 +108,13 @@ public final class FeatureStatistics {
         if (weightRow == null || weightRow.columns() != b) {
             weightRow = Nd4j.create(DataType.DOUBLE, 1, b);
             sqrtWeightCol = Nd4j.create(DataType.DOUBLE, b, 1);
+            weightScratch = new double[b];
         }
-        for (int i = 0; i < b; i++) {
-            weightRow.putScalar(0, i, weights[i]);
-            sqrtWeightCol.putScalar(i, 0, Math.sqrt(weights[i]));
-        }
+        // Bulk copies: per-element putScalar costs a native call each.
+        for (int i = 0; i < b; i++) weightScratch[i] = weights[i];
+        weightRow.data().setData(weightScratch);
+        for (int i = 0; i < b; i++) weightScratch[i] = Math.sqrt(weights[i]);
+        sqrtWeightCol.data().setData(weightScratch);
         // Weighted batch mean  wᵀX / W, then co-moment (√w ⊙ Xc)ᵀ(√w ⊙ Xc), symmetric by construction.
         Nd4j.gemm(weightRow, x, batchMean, false, false, 1.0 / w, 0.0);
         x.subiRowVector(batchMean);
