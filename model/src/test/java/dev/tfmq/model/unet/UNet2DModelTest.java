@@ -1,0 +1,178 @@
+package dev.tfmq.model.unet;
+
+import dev.tfmq.model.Fixtures;
+import dev.tfmq.model.io.Npy;
+import dev.tfmq.model.io.Npz;
+import dev.tfmq.model.io.SafeTensors;
+import dev.tfmq.model.nn.Module;
+import dev.tfmq.model.nn.ModuleHook;
+import dev.tfmq.model.nn.ModuleKind;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/** Exactness of the UNet against the fixtures made by diffusers 0.25.1. */
+class UNet2DModelTest {
+    static Path dir;
+    static UNet2DModel model;
+    static INDArray x;
+    static long[] t;
+
+    @BeforeAll
+    static void load() throws IOException {
+        dir = Fixtures.tinyGray28();
+        model = UNet2DModel.load(dir.resolve("unet"));
+        x = Npy.read(dir.resolve("x.npy"));
+        t = Npy.read(dir.resolve("t.npy")).toLongVector();
+    }
+
+    static double maxAbs(INDArray a, INDArray b) {
+        return a.castTo(DataType.DOUBLE).sub(b.castTo(DataType.DOUBLE)).amaxNumber().doubleValue();
+    }
+
+    static INDArray run(UNet2DModel m, INDArray in) {
+        INDArray out = Nd4j.create(m.dtype(), in.size(0), m.config().outChannels(), in.size(2), in.size(3));
+        m.forward(in.castTo(m.dtype()), t, out);
+        return out;
+    }
+
+    @Test
+    void outputMatchesDiffusersFloat32() throws IOException {
+        INDArray expected = Npy.read(dir.resolve("out.npy"));
+        double err = maxAbs(run(model, x), expected);
+        assertTrue(err < 1e-4, "max abs error vs diffusers out.npy: " + err);
+    }
+
+    @Test
+    void everyModuleOutputMatches() throws IOException {
+        SafeTensors ref = SafeTensors.read(dir.resolve("modules.safetensors"));
+        Map<String, Double> errors = new HashMap<>();
+        ModuleHook capture = new ModuleHook() {
+            @Override
+            public void afterForward(String path, INDArray output) {
+                if (ref.tensors().containsKey(path)) {
+                    errors.put(path, maxAbs(output.reshape(ref.tensors().get(path).shape()), ref.tensors().get(path)));
+                }
+            }
+        };
+        for (Module m : model.modules().values()) m.setHook(capture);
+        try {
+            run(model, x);
+        } finally {
+            for (Module m : model.modules().values()) m.setHook(null);
+        }
+        // every resnet, attention, resampler, conv_in and conv_norm_out output is checked
+        assertTrue(errors.size() >= 20, "compared modules: " + errors.keySet());
+        errors.forEach((path, err) -> assertTrue(err < 1e-4, path + " max abs error " + err));
+    }
+
+    @Test
+    void temporalFeaturesMatchDiffusers() throws IOException {
+        TemporalFeatures tf = model.computeTemporalFeatures(t);
+        assertTrue(maxAbs(tf.embedding(), Npy.read(dir.resolve("temb64.npy"))) < 1e-5);
+        Map<String, INDArray> proj = Npz.read(dir.resolve("temb_proj64.npz"));
+        assertEquals(proj.keySet(), tf.projections().keySet());
+        for (Map.Entry<String, INDArray> e : proj.entrySet()) {
+            double err = maxAbs(tf.projection(e.getKey()), e.getValue());
+            assertTrue(err < 1e-5, e.getKey() + ": " + err);
+        }
+        double[][] p = model.timeEmbedding().projection(t);
+        INDArray tproj64 = Npy.read(dir.resolve("tproj64.npy"));
+        for (int b = 0; b < t.length; b++) {
+            for (int i = 0; i < p[b].length; i++) assertEquals(tproj64.getDouble(b, i), p[b][i], 1e-12);
+        }
+    }
+
+    @Test
+    void float64PathMatchesExactReference() throws IOException {
+        UNet2DModel m64 = UNet2DModel.load(dir.resolve("unet"), DataType.DOUBLE);
+        INDArray out = run(m64, x);
+        INDArray ref = Npy.read(dir.resolve("out64_exact.npy"));
+        double rel = out.sub(ref).norm2Number().doubleValue() / ref.norm2Number().doubleValue();
+        assertTrue(rel < 1e-9, "relative L2 error vs out64_exact.npy: " + rel);
+    }
+
+    @Test
+    void legacyAttentionNamesLoadToTheSameModel() throws IOException {
+        UNet2DModel legacy = UNet2DModel.load(dir.resolve("unet_legacy_attn_names"));
+        assertEquals(0.0, maxAbs(run(legacy, x), run(model, x)));
+    }
+
+    @Test
+    void chunkedAttentionEqualsUnchunked() {
+        INDArray full = run(model, x);
+        long saved = AttentionBlock.scoreBudgetBytes;
+        AttentionBlock.scoreBudgetBytes = 1; // one image per chunk
+        try {
+            UNet2DModel fresh = model;
+            assertEquals(0.0, maxAbs(run(fresh, x), full), 1e-6);
+        } finally {
+            AttentionBlock.scoreBudgetBytes = saved;
+        }
+    }
+
+    @Test
+    void repeatedPassesReuseBuffers() {
+        run(model, x);
+        int buffers = model.bufferCount();
+        long bytes = model.bufferBytes();
+        run(model, x);
+        run(model, x);
+        assertEquals(buffers, model.bufferCount());
+        assertEquals(bytes, model.bufferBytes());
+    }
+
+    @Test
+    void moduleRegistryExposesTheTemporalInformationBlock() {
+        List<String> tib = model.temporalModules().stream().map(Module::path).toList();
+        assertEquals("time_embedding.linear_1", tib.get(0));
+        assertEquals("time_embedding.linear_2", tib.get(1));
+        // 1 down resnet x 3 blocks + 2 mid + 2 up resnets x 3 blocks
+        assertEquals(2 + 3 + 2 + 6, tib.size());
+        assertTrue(tib.contains("down_blocks.1.resnets.0.time_emb_proj"));
+        for (String p : tib) assertTrue(model.isTemporal(p), p);
+        assertFalse(model.isTemporal("down_blocks.1.resnets.0.conv1"));
+        assertEquals(ModuleKind.ATTENTION, model.module("mid_block.attentions.0").kind());
+        assertEquals(ModuleKind.CONV, model.module("down_blocks.0.downsamplers.0.conv").kind());
+        assertEquals(ModuleKind.LINEAR, model.module("up_blocks.1.attentions.1.to_out.0").kind());
+        assertEquals(ModuleKind.NORM, model.module("conv_norm_out").kind());
+        assertEquals(1_160_000, model.parameterCount(), 10_000);
+        List<String> order = List.copyOf(model.modules().keySet());
+        assertEquals("conv_in", order.get(0));
+        assertTrue(order.indexOf("up_blocks.0.resnets.0") < order.indexOf("mid_block.resnets.0"),
+                "diffusers registers mid_block after up_blocks");
+        assertThrows(IllegalArgumentException.class, () -> model.module("nope"));
+    }
+
+    @Test
+    void temporalFeatureSourceReplacesTheTib() {
+        INDArray reference = run(model, x);
+        TemporalFeatures cached = model.computeTemporalFeatures(t);
+        Map<String, INDArray> copies = new HashMap<>();
+        cached.projections().forEach((k, v) -> copies.put(k, v.dup()));
+        int[] calls = {0};
+        model.setTemporalFeatureSource((m, out) -> {
+            calls[0]++;
+            out.projections().forEach((k, v) -> v.assign(copies.get(k)));
+        });
+        try {
+            assertEquals(0.0, maxAbs(run(model, x), reference), 0.0);
+            assertEquals(1, calls[0]);
+            // a source that perturbs the temporal features changes the output: the features are really used
+            model.setTemporalFeatureSource((m, out) -> out.projections().forEach((k, v) -> v.assign(copies.get(k)).muli(1.1)));
+            assertTrue(maxAbs(run(model, x), reference) > 1e-3);
+        } finally {
+            model.setTemporalFeatureSource(null);
+        }
+    }
+}
