@@ -59,7 +59,7 @@ public final class FeatureAccumulator {
         }
         reservoir.add(f.pooled());
         if (f.logits() != null) {
-            int k = (int) f.logits().columns();
+            int k = f.logits().columns();
             if (numClasses < 0) numClasses = k;
             if (k != numClasses) throw new IllegalArgumentException("logit count changed from " + numClasses + " to " + k);
             float[] l = f.logits().castTo(org.nd4j.linalg.api.buffer.DataType.FLOAT).dup('c').data().asFloat();
