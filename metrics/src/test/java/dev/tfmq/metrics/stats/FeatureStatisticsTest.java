@@ -21,7 +21,7 @@ import static org.junit.jupiter.api.Assertions.*;
 class FeatureStatisticsTest {
 
     static FeatureStatistics stream(INDArray x, int batch) {
-        FeatureStatistics s = new FeatureStatistics((int) x.columns());
+        FeatureStatistics s = new FeatureStatistics(x.columns());
         for (long i = 0; i < x.rows(); i += batch) {
             s.update(x.get(NDArrayIndex.interval(i, Math.min(x.rows(), i + batch)), NDArrayIndex.all()));
         }
