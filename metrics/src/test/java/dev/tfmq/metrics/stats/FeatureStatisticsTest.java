@@ -95,6 +95,22 @@ class FeatureStatisticsTest {
     }
 
     @Test
+    void acceptsDoubleFortranOrderAndViewInputs() {
+        INDArray x = PortableRandom.features(13, 40, 6, 2, 1.0);
+        FeatureStatistics plain = stream(x, 40);
+        FeatureStatistics asDouble = new FeatureStatistics(6);
+        asDouble.update(x.castTo(DataType.DOUBLE));
+        FeatureStatistics fortran = new FeatureStatistics(6);
+        fortran.update(x.dup('f'));
+        FeatureStatistics columns = new FeatureStatistics(6);
+        INDArray wide = org.nd4j.linalg.factory.Nd4j.concat(1, x, x); // [40, 12]; take columns 6..11 as a view
+        columns.update(wide.get(NDArrayIndex.all(), NDArrayIndex.interval(6, 12)));
+        for (FeatureStatistics s : new FeatureStatistics[] {asDouble, fortran, columns}) {
+            assertArrayEquals(plain.toBytes(), s.toBytes());
+        }
+    }
+
+    @Test
     void weightsEqualRepeatedRows() {
         INDArray x = PortableRandom.features(11, 10, 5, 2, 1.0);
         int[] w = {0, 1, 2, 3, 0, 1, 1, 4, 2, 1};
