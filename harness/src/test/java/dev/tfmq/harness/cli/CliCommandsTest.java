@@ -1,0 +1,131 @@
+package dev.tfmq.harness.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.tfmq.model.data.PixelRange;
+import dev.tfmq.model.data.PngImages;
+import dev.tfmq.model.io.Npy;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/** The CLI commands of the runtime and metrics, run in-process on real files. */
+class CliCommandsTest {
+    @TempDir
+    Path dir;
+
+    static Path root() {
+        return Path.of(System.getProperty("tfmq.root", "..")).toAbsolutePath().normalize();
+    }
+
+    static Path tiny() {
+        return root().resolve("model/src/test/resources/fixtures/tiny-gray28");
+    }
+
+    record Run(int code, String out, String err) {}
+
+    static Run run(String... args) {
+        PrintStream oldOut = System.out;
+        PrintStream oldErr = System.err;
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
+        System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
+        try {
+            int code = new picocli.CommandLine(new Main()).setExecutionExceptionHandler((ex, line, parsed) -> {
+                System.err.println("tfmq: " + ex.getMessage());
+                return 2;
+            }).execute(args);
+            return new Run(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+        } finally {
+            System.setOut(oldOut);
+            System.setErr(oldErr);
+        }
+    }
+
+    @Test
+    void modelForwardReproducesDiffusersOutput() throws Exception {
+        Path out = dir.resolve("out.npy");
+        Run r = run("model", "forward", "--model", tiny().resolve("unet").toString(), "--x", tiny().resolve("x.npy").toString(),
+                "--t", tiny().resolve("t.npy").toString(), "--out", out.toString());
+        assertEquals(0, r.code(), r.err());
+        double err = Npy.read(out).sub(Npy.read(tiny().resolve("out.npy"))).amaxNumber().doubleValue();
+        assertTrue(err < 1e-4, "max abs error " + err);
+        Run bad = run("model", "forward", "--model", tiny().resolve("unet").toString(), "--x", tiny().resolve("x.npy").toString(),
+                "--t", tiny().resolve("t.npy").toString(), "--out", out.toString(), "--dtype", "int8");
+        assertEquals(2, bad.code());
+        assertTrue(bad.err().contains("--dtype 'int8'"), bad.err());
+    }
+
+    @Test
+    void modelInfoCountsParametersAndMarksTheTib() {
+        Run r = run("model", "info", "--model", tiny().resolve("unet").toString());
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("parameters  1,163,105"), r.out());
+        assertTrue(r.out().contains("FLOPs/image 0.429 GFLOP"), r.out());
+        assertEquals(13, r.out().lines().filter(l -> l.endsWith("[TIB]")).count());
+        Run missing = run("model", "info", "--model", dir.resolve("nothing").toString());
+        assertEquals(2, missing.code());
+        assertTrue(missing.err().contains("nothing"), missing.err());
+    }
+
+    @Test
+    void sampleWritesAGrid() throws Exception {
+        Path png = dir.resolve("grid.png");
+        Path npy = dir.resolve("s.npy");
+        Run r = run("sample", "--model", tiny().resolve("unet").toString(), "--steps", "2", "--num", "3", "--batch", "2",
+                "--seed", "5", "--out", png.toString(), "--save-npy", npy.toString());
+        assertEquals(0, r.code(), r.err());
+        assertTrue(Files.size(png) > 100);
+        INDArray s = Npy.read(npy);
+        assertArrayEquals(new long[]{3, 1, 28, 28}, s.shape());
+        // clip_sample keeps samples in [-1, 1]; a batch split of 2+1 draws the same noise as one batch of 3, so the
+        // images agree up to float32 round-off (oneDNN blocks its sums differently per batch size)
+        assertTrue(s.amaxNumber().doubleValue() <= 1.0);
+        Path npy3 = dir.resolve("s3.npy");
+        run("sample", "--model", tiny().resolve("unet").toString(), "--steps", "2", "--num", "3", "--batch", "3",
+                "--seed", "5", "--out", png.toString(), "--save-npy", npy3.toString());
+        assertEquals(0.0, Npy.read(npy3).sub(s).amaxNumber().doubleValue(), 1e-4);
+    }
+
+    @Test
+    void statsAndFidOnImageFoldersAndNpz() throws Exception {
+        Path a = dir.resolve("a");
+        Path b = dir.resolve("b");
+        PngImages.write(a, Nd4j.rand(DataType.FLOAT, 40, 1, 28, 28), PixelRange.ZERO_ONE, 0);
+        PngImages.write(b, Nd4j.rand(DataType.FLOAT, 30, 1, 28, 28).muli(0.5), PixelRange.ZERO_ONE, 0);
+        Path stats = dir.resolve("a.npz");
+        Run s = run("stats", "--data", a.toString(), "--out", stats.toString());
+        assertEquals(0, s.code(), s.err());
+        assertTrue(s.out().contains("N = 40"), s.out());
+
+        ObjectMapper json = new ObjectMapper();
+        Run same = run("fid", stats.toString(), stats.toString());
+        assertEquals(0, same.code(), same.err());
+        JsonNode j = json.readTree(same.out());
+        assertEquals(0.0, j.get("fid").asDouble(), 1e-6);
+        assertEquals(40, j.get("n_a").asInt());
+        assertTrue(j.has("sfid"));
+
+        Run diff = run("fid", stats.toString(), b.toString());
+        assertEquals(0, diff.code(), diff.err());
+        JsonNode d = json.readTree(diff.out());
+        assertTrue(d.get("fid").asDouble() > 1.0, diff.out());
+        assertEquals(30, d.get("n_b").asInt());
+        assertTrue(d.has("fid_ci"), "a side featurised from images carries a bootstrap CI: " + diff.out());
+
+        Run noWeights = run("fid", a.toString(), b.toString(), "--features", "inception");
+        assertEquals(2, noWeights.code());
+        assertTrue(noWeights.err().contains("--weights"), noWeights.err());
+    }
+}
