@@ -3,6 +3,7 @@ package dev.tfmq.harness.cli;
 import dev.tfmq.model.ModelLocator;
 import dev.tfmq.model.data.PixelRange;
 import dev.tfmq.model.data.PngGrid;
+import dev.tfmq.model.data.PngImages;
 import dev.tfmq.model.io.FormatException;
 import dev.tfmq.model.io.Npy;
 import dev.tfmq.model.scheduler.NoiseSource;
@@ -58,6 +59,9 @@ public final class SampleCommand implements Callable<Integer> {
     @Option(names = "--save-npy", description = "also save the samples in [-1, 1] as .npy")
     Path npy;
 
+    @Option(names = "--save-images", description = "also save every sample as a PNG in this folder (for 'tfmq fid')")
+    Path images;
+
     @Override
     public Integer call() throws Exception {
         if (num < 1) throw new IllegalArgumentException("--num must be >= 1, got " + num);
@@ -92,6 +96,7 @@ public final class SampleCommand implements Callable<Integer> {
         int cols = columns != null ? columns : (int) Math.ceil(Math.sqrt(num));
         PngGrid.write(out, all, PixelRange.MINUS_ONE_ONE, cols);
         if (npy != null) Npy.write(npy, all);
+        if (images != null) PngImages.write(images, all, PixelRange.MINUS_ONE_ONE, 0);
         System.out.printf("wrote %s: %d images, %s %d steps, seed %d, %.1f s (%.2f images/s)%n", out, num,
                 kind.name().toLowerCase(), schedule.size(), seed, secs, num / secs);
         return 0;

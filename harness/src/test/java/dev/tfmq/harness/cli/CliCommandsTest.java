@@ -84,8 +84,9 @@ class CliCommandsTest {
         Path png = dir.resolve("grid.png");
         Path npy = dir.resolve("s.npy");
         Run r = run("sample", "--model", tiny().resolve("unet").toString(), "--steps", "2", "--num", "3", "--batch", "2",
-                "--seed", "5", "--out", png.toString(), "--save-npy", npy.toString());
+                "--seed", "5", "--out", png.toString(), "--save-npy", npy.toString(), "--save-images", dir.resolve("imgs").toString());
         assertEquals(0, r.code(), r.err());
+        assertEquals(3, dev.tfmq.model.data.ImageFolderReader.imageFiles(dir.resolve("imgs")).size());
         assertTrue(Files.size(png) > 100);
         INDArray s = Npy.read(npy);
         assertArrayEquals(new long[]{3, 1, 28, 28}, s.shape());
