@@ -22,6 +22,9 @@ final class GradCheck {
         INDArray g = analytic.dup('c').reshape(analytic.length());
         double worst = 0;
         double eps = 1e-6;
+        // Elements whose gradient is tiny next to the tensor's largest are compared on that scale: central
+        // differences of a large loss carry ~1e-10·|L| of cancellation noise, which would swamp them.
+        double floor = 1e-3 * g.amaxNumber().doubleValue();
         for (int s = 0; s < samples; s++) {
             long i = r.nextInt((int) param.length());
             double v = flat.getDouble(i);
@@ -32,9 +35,9 @@ final class GradCheck {
             flat.putScalar(i, v);
             double fd = (up - down) / (2 * eps);
             double an = g.getDouble(i);
-            double err = Math.abs(fd - an) / Math.max(1e-6, Math.abs(fd) + Math.abs(an));
+            double err = Math.abs(fd - an) / Math.max(Math.max(1e-9, floor), Math.abs(fd) + Math.abs(an));
             worst = Math.max(worst, err);
-            assertTrue(err < 1e-5, what + " element " + i + ": finite difference " + fd + " vs analytic " + an);
+            assertTrue(err < 1e-4, what + " element " + i + ": finite difference " + fd + " vs analytic " + an);
         }
         return worst;
     }
