@@ -51,11 +51,24 @@ public record QuantizationRecipe(
     public enum TemporalStrategy { TIB, CACHE, SELECTION }
 
     public record Activation(ActivationCalibrationMode calibration, FscScope scope, ActivationInit init,
-                             boolean stepSizeReconstruction, int stepSizeIterations, double stepSizeLr,
                              UnknownTimestepPolicy unknownTimestep) {}
 
     public record Temporal(TemporalStrategy strategy, int cacheBits, TemporalFeatureCache.Uncached uncached,
                            DisturbanceMetric metric, SelectionTable.Granularity granularity) {}
+
+    /**
+     * Parses a HOCON file (with its includes, resolving {@code ${?ENV}} overrides such as TFMQ_BITS), for
+     * {@link #fromConfig} and {@link CalibrationSettings#fromConfig}.
+     */
+    public static Config loadConfig(java.nio.file.Path file) {
+        if (!java.nio.file.Files.isRegularFile(file)) throw new IllegalArgumentException("no config file at " + file);
+        try {
+            return com.typesafe.config.ConfigFactory.parseFile(file.toFile(),
+                    com.typesafe.config.ConfigParseOptions.defaults().setAllowMissing(false)).resolve();
+        } catch (com.typesafe.config.ConfigException e) {
+            throw new IllegalArgumentException(file + ": " + e.getMessage());
+        }
+    }
 
     /** Reads {@code config.getConfig("recipe")} when present, else the config itself. */
     public static QuantizationRecipe fromConfig(Config config) {
@@ -100,14 +113,11 @@ public record QuantizationRecipe(
                 rf.number("lr", ReconstructionSettings.LR, 1e-12, 10), rf.longValue("seed", 1234, Long.MIN_VALUE));
 
         ConfigFields af = new ConfigFields(f.sub("activation"), "recipe.activation",
-                Set.of("calibration", "fsc-scope", "init", "step-size-reconstruction", "unknown-timestep"));
-        ConfigFields sf = new ConfigFields(af.sub("step-size-reconstruction"), "recipe.activation.step-size-reconstruction",
-                Set.of("enabled", "iterations", "lr"));
+                Set.of("calibration", "fsc-scope", "init", "unknown-timestep"));
         Activation act = new Activation(
                 af.choice("calibration", "fsc", Map.of("fsc", ActivationCalibrationMode.FSC, "single", ActivationCalibrationMode.SINGLE)),
                 af.choice("fsc-scope", "all", Map.of("tib", FscScope.TIB, "all", FscScope.ALL)),
                 af.choice("init", "minmax", Map.of("minmax", ActivationInit.MINMAX, "mse", ActivationInit.MSE)),
-                sf.bool("enabled", false), sf.integer("iterations", 5000, 1, 10_000_000), sf.number("lr", 4e-4, 1e-12, 10),
                 af.choice("unknown-timestep", "fail", Map.of("fail", UnknownTimestepPolicy.FAIL, "nearest", UnknownTimestepPolicy.NEAREST)));
 
         ConfigFields tf = new ConfigFields(f.sub("temporal"), "recipe.temporal",
