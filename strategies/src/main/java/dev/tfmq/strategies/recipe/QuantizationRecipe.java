@@ -50,8 +50,11 @@ public record QuantizationRecipe(
 
     public enum TemporalStrategy { TIB, CACHE, SELECTION }
 
+    /**
+     * @param stepSizeIterations Q-Diffusion's activation step-size reconstruction (0 = off; Q-Diffusion: 5000)
+     */
     public record Activation(ActivationCalibrationMode calibration, FscScope scope, ActivationInit init,
-                             UnknownTimestepPolicy unknownTimestep) {}
+                             UnknownTimestepPolicy unknownTimestep, int stepSizeIterations, double stepSizeLr) {}
 
     public record Temporal(TemporalStrategy strategy, int cacheBits, TemporalFeatureCache.Uncached uncached,
                            DisturbanceMetric metric, SelectionTable.Granularity granularity) {}
@@ -113,12 +116,19 @@ public record QuantizationRecipe(
                 rf.number("lr", ReconstructionSettings.LR, 1e-12, 10), rf.longValue("seed", 1234, Long.MIN_VALUE));
 
         ConfigFields af = new ConfigFields(f.sub("activation"), "recipe.activation",
-                Set.of("calibration", "fsc-scope", "init", "unknown-timestep"));
+                Set.of("calibration", "fsc-scope", "init", "unknown-timestep", "step-size-reconstruction"));
+        ConfigFields sf = new ConfigFields(af.sub("step-size-reconstruction"), "recipe.activation.step-size-reconstruction",
+                Set.of("enabled", "iterations", "lr"));
         Activation act = new Activation(
                 af.choice("calibration", "fsc", Map.of("fsc", ActivationCalibrationMode.FSC, "single", ActivationCalibrationMode.SINGLE)),
                 af.choice("fsc-scope", "all", Map.of("tib", FscScope.TIB, "all", FscScope.ALL)),
                 af.choice("init", "minmax", Map.of("minmax", ActivationInit.MINMAX, "mse", ActivationInit.MSE)),
-                af.choice("unknown-timestep", "fail", Map.of("fail", UnknownTimestepPolicy.FAIL, "nearest", UnknownTimestepPolicy.NEAREST)));
+                af.choice("unknown-timestep", "fail", Map.of("fail", UnknownTimestepPolicy.FAIL, "nearest", UnknownTimestepPolicy.NEAREST)),
+                sf.bool("enabled", false) ? sf.integer("iterations", 5000, 1, 10_000_000) : 0, sf.number("lr", 4e-4, 1e-12, 10));
+        if (act.stepSizeIterations() > 0 && act.calibration() != ActivationCalibrationMode.SINGLE) {
+            throw new IllegalArgumentException(sf.at("enabled") + ": step-size reconstruction learns one grid per "
+                    + "activation (Q-Diffusion) and needs activation.calibration = single, not " + act.calibration());
+        }
 
         ConfigFields tf = new ConfigFields(f.sub("temporal"), "recipe.temporal",
                 Set.of("strategy", "cache-bits", "uncached", "selection"));

@@ -74,27 +74,25 @@ public final class RecipeRunner {
         wq.applyAll();
         prov.put("time_reconstruction_s", secs(t0));
 
+        // Activations: the TIB's first (FSC, exact per step), then the temporal strategy is installed so that the
+        // remaining activations are calibrated on the temporal features the deployed model will actually use.
         t0 = System.nanoTime();
         ActivationQuantization aq = null;
+        ActivationCalibration ac = null;
+        QuantizationRecipe.Activation a = recipe.activation();
         if (recipe.bits().quantizesActivations()) {
-            progress.onProgress("activations", recipe.activation().calibration() + " calibration");
-            aq = new ActivationQuantization(fp, recipe.layers(), recipe.bits(), ctx, recipe.activation().unknownTimestep());
+            progress.onProgress("activations", a.calibration() + " calibration of the TIB");
+            aq = new ActivationQuantization(fp, recipe.layers(), recipe.bits(), ctx, a.unknownTimestep());
             aq.install();
-            ActivationCalibration ac = new ActivationCalibration(fp, aq);
-            QuantizationRecipe.Activation a = recipe.activation();
-            long[] actSteps = distinctTimesteps(data);
+            ac = new ActivationCalibration(fp, aq);
             if (a.calibration() == QuantizationRecipe.ActivationCalibrationMode.FSC) {
                 // FSC covers the whole finite set of the deployed schedule, not only the calibration steps
                 ac.finiteSetCalibration(schedule.distinctTimesteps());
             } else {
-                ac.singleGridTemporal(actSteps, cal.seed());
+                ac.singleGridTemporal(distinctTimesteps(data), cal.seed());
             }
-            boolean perStep = a.calibration() == QuantizationRecipe.ActivationCalibrationMode.FSC
-                    && a.scope() == QuantizationRecipe.FscScope.ALL;
-            if (a.init() == QuantizationRecipe.ActivationInit.MSE) ac.mseInit(data, cal.seed());
-            else ac.runningMinMax(data, perStep, cal.seed());
         }
-        prov.put("time_activation_calibration_s", secs(t0));
+        double tibActSecs = (System.nanoTime() - t0) / 1e9;
 
         t0 = System.nanoTime();
         TemporalFeatureCache cache = null;
@@ -106,6 +104,7 @@ public final class RecipeRunner {
             cache = TemporalFeatureCache.build(fpTib, schedule.distinctTimesteps(), tp.cacheBits(), tp.uncached());
             source = cache;
             prov.put("cache_bytes", Long.toString(cache.packedBytes()));
+            prov.put("cache_fp32_bytes", Long.toString(cache.float32Bytes()));
             if (tp.strategy() == QuantizationRecipe.TemporalStrategy.SELECTION) {
                 progress.onProgress("temporal", "measuring TIB vs cache disturbance");
                 DisturbanceMonitor mon = new DisturbanceMonitor();
@@ -115,7 +114,26 @@ public final class RecipeRunner {
                 prov.put("selection_counts", selection.counts().toString());
             }
         }
+        fp.setTemporalFeatureSource(source);
         prov.put("time_temporal_s", secs(t0));
+
+        t0 = System.nanoTime();
+        if (ac != null) {
+            progress.onProgress("activations", a.calibration() + " calibration of the other activations");
+            boolean perStep = a.calibration() == QuantizationRecipe.ActivationCalibrationMode.FSC
+                    && a.scope() == QuantizationRecipe.FscScope.ALL;
+            if (a.init() == QuantizationRecipe.ActivationInit.MSE) ac.mseInit(data, cal.seed());
+            else ac.runningMinMax(data, perStep, cal.seed());
+            if (a.stepSizeIterations() > 0) {
+                dev.tfmq.strategies.recon.StepSizeReconstruction sr = new dev.tfmq.strategies.recon.StepSizeReconstruction(
+                        fp, aq, wq, a.stepSizeIterations(), a.stepSizeLr(), recipe.reconstruction().batchSize(), cal.seed(), progress);
+                sr.run(data, weightIdx);
+                StringBuilder sb = new StringBuilder();
+                sr.results().forEach((u, r) -> sb.append(u).append('=').append(String.format("%.6g->%.6g", r.before(), r.after())).append(' '));
+                prov.put("step_size_loss_before_to_after", sb.toString().trim());
+            }
+        }
+        prov.put("time_activation_calibration_s", String.format("%.3f", tibActSecs + (System.nanoTime() - t0) / 1e9));
         prov.put("time_total_s", secs(start));
         data.close();
         QuantizedModel qm = new QuantizedModel(fp, ctx, wq, aq, cache, selection, source);

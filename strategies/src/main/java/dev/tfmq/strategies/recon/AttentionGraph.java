@@ -20,6 +20,8 @@ final class AttentionGraph extends BlockGraph {
     private final boolean norm;
     private final WeightSlot wq, wk, wv, wo;
     private INDArray n, q, k, v, o, p;
+    /** Learnable activation steps (Q-Diffusion's activation reconstruction): q/k/v input, q, k, v, probs, out input. */
+    private StepSizeQuantizer sIn, sQ, sK, sV, sP, sOut;
     private final Kernels.NormCache[] cache = new Kernels.NormCache[1];
 
     AttentionGraph(UNet2DModel model, AttentionBlock a, Map<String, WeightSlot> slots, DataType type) {
@@ -50,6 +52,26 @@ final class AttentionGraph extends BlockGraph {
         rescale = a.path().startsWith("mid_block.") ? model.config().midBlockScaleFactor() : 1.0;
     }
 
+    void setActivationSteps(StepSizeQuantizer qkvIn, StepSizeQuantizer qOut, StepSizeQuantizer kOut, StepSizeQuantizer vOut,
+                            StepSizeQuantizer probs, StepSizeQuantizer outIn) {
+        sIn = qkvIn;
+        sQ = qOut;
+        sK = kOut;
+        sV = vOut;
+        sP = probs;
+        sOut = outIn;
+    }
+
+    List<StepSizeQuantizer> activationSteps() {
+        List<StepSizeQuantizer> l = new ArrayList<>();
+        for (StepSizeQuantizer s : new StepSizeQuantizer[] {sIn, sQ, sK, sV, sP, sOut}) if (s != null) l.add(s);
+        return l;
+    }
+
+    private static INDArray fq(StepSizeQuantizer s, INDArray x) { return s == null ? x : s.forward(x); }
+
+    private static INDArray back(StepSizeQuantizer s, INDArray d) { return s == null ? d : s.backward(d); }
+
     private WeightSlot slot(Map<String, WeightSlot> slots, Linear l) {
         WeightSlot s = slots.get(l.path());
         return s != null ? s : WeightSlot.fixed(l.weight(), type);
@@ -60,13 +82,19 @@ final class AttentionGraph extends BlockGraph {
         INDArray x = in[0];
         long b = x.size(0), c = x.size(1), t = x.size(2) * x.size(3);
         INDArray x3 = x.reshape('c', b, c, t);
-        n = norm ? Kernels.groupNorm(x3, gamma, beta, groups, eps, cache) : x3.dup('c');
-        q = Kernels.linearChannels(n, wq.weight(type), bq);
-        k = Kernels.linearChannels(n, wk.weight(type), bk);
-        v = Kernels.linearChannels(n, wv.weight(type), bv);
-        INDArray[] probs = new INDArray[1];
-        o = Kernels.attention(heads(q), heads(k), heads(v), 1.0 / Math.sqrt(headDim), probs).reshape('c', b, c, t);
-        p = probs[0];
+        n = fq(sIn, norm ? Kernels.groupNorm(x3, gamma, beta, groups, eps, cache) : x3.dup('c'));
+        q = fq(sQ, Kernels.linearChannels(n, wq.weight(type), bq));
+        k = fq(sK, Kernels.linearChannels(n, wk.weight(type), bk));
+        v = fq(sV, Kernels.linearChannels(n, wv.weight(type), bv));
+        if (sP == null) {
+            INDArray[] probs = new INDArray[1];
+            o = Kernels.attention(heads(q), heads(k), heads(v), 1.0 / Math.sqrt(headDim), probs).reshape('c', b, c, t);
+            p = probs[0];
+        } else {
+            p = Kernels.softmaxScores(heads(q), heads(k), 1.0 / Math.sqrt(headDim));
+            o = Kernels.applyProbs(heads(v), sP.forward(p)).reshape('c', b, c, t);
+        }
+        o = fq(sOut, o);
         INDArray y = Kernels.linearChannels(o, wo.weight(type), bo).addi(x3);
         if (rescale != 1.0) y.divi(rescale);
         return y.reshape('c', x.shape());
@@ -81,12 +109,19 @@ final class AttentionGraph extends BlockGraph {
         if (rescale != 1.0) d = d.div(rescale);
         INDArray[] go = Kernels.linearChannelsBackward(o, wo.current(), bo, d);
         wo.backward(go[1]);
-        if (wq.learner() == null && wk.learner() == null && wv.learner() == null) return;
-        INDArray[] ga = Kernels.attentionBackward(heads(q), heads(k), heads(v), p, 1.0 / Math.sqrt(headDim),
-                heads(go[0].dup('c')));
-        wq.backward(Kernels.linearChannelsBackward(n, wq.current(), bq, ga[0].reshape('c', b, c, t))[1]);
-        wk.backward(Kernels.linearChannelsBackward(n, wk.current(), bk, ga[1].reshape('c', b, c, t))[1]);
-        wv.backward(Kernels.linearChannelsBackward(n, wv.current(), bv, ga[2].reshape('c', b, c, t))[1]);
+        boolean acts = !activationSteps().isEmpty();
+        if (wq.learner() == null && wk.learner() == null && wv.learner() == null && !acts) return;
+        INDArray dO = heads(back(sOut, go[0]).dup('c'));
+        double scale = 1.0 / Math.sqrt(headDim);
+        INDArray[] ga = sP == null ? Kernels.attentionBackward(heads(q), heads(k), heads(v), p, scale, dO)
+                : Kernels.attentionBackwardQuantizedProbs(heads(q), heads(k), heads(v), p, sP, scale, dO);
+        INDArray[] gq = Kernels.linearChannelsBackward(n, wq.current(), bq, back(sQ, ga[0].reshape('c', b, c, t)));
+        INDArray[] gk = Kernels.linearChannelsBackward(n, wk.current(), bk, back(sK, ga[1].reshape('c', b, c, t)));
+        INDArray[] gv = Kernels.linearChannelsBackward(n, wv.current(), bv, back(sV, ga[2].reshape('c', b, c, t)));
+        wq.backward(gq[1]);
+        wk.backward(gk[1]);
+        wv.backward(gv[1]);
+        if (sIn != null) sIn.backward(gq[0].add(gk[0]).addi(gv[0]));
     }
 
     @Override

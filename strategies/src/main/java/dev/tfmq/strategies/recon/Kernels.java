@@ -180,6 +180,39 @@ public final class Kernels {
         return new INDArray[] {dq, dk, dv};
     }
 
+    /** softmax(qᵀk·scale) per head: [n·heads, T, T]. */
+    public static INDArray softmaxScores(INDArray q, INDArray k, double scale) {
+        INDArray s = Nd4j.create(q.dataType(), q.size(0), q.size(2), q.size(2));
+        Ops.matmul(q, k, true, false, scale, s);
+        Ops.softmaxLastDim(s);
+        return s;
+    }
+
+    /** o = v·Pᵀ per head. */
+    public static INDArray applyProbs(INDArray v, INDArray p) {
+        INDArray o = Nd4j.create(v.dataType(), v.shape());
+        Ops.matmul(v, p, false, true, 1.0, o);
+        return o;
+    }
+
+    /** {dq, dk, dv} when the probabilities were fake-quantized (by {@code probsQuant}, whose last input was P). */
+    static INDArray[] attentionBackwardQuantizedProbs(INDArray q, INDArray k, INDArray v, INDArray p,
+                                                      StepSizeQuantizer probsQuant, double scale, INDArray dO) {
+        INDArray pq = probsQuant.forwardCachedOutput();
+        INDArray dv = Nd4j.create(q.dataType(), v.shape());
+        Ops.matmul(dO, pq, false, false, 1.0, dv);
+        INDArray dpq = Nd4j.create(q.dataType(), p.shape());
+        Ops.matmul(dO, v, true, false, 1.0, dpq);
+        INDArray dp = probsQuant.backward(dpq);
+        INDArray rowDot = dp.mul(p).sum(true, 2);
+        INDArray ds = dp.subi(rowDot.broadcast(dp.shape())).muli(p);
+        INDArray dq = Nd4j.create(q.dataType(), q.shape());
+        Ops.matmul(k, ds, false, true, scale, dq);
+        INDArray dk = Nd4j.create(q.dataType(), k.shape());
+        Ops.matmul(q, ds, false, false, scale, dk);
+        return new INDArray[] {dq, dk, dv};
+    }
+
     // ---- nearest upsampling ---------------------------------------------------------------------------------
 
     public static INDArray upsample2x(INDArray x) {

@@ -18,6 +18,12 @@ final class LayerGraph extends BlockGraph {
     private final WeightSlot w;
     private final INDArray bias;
     private INDArray x;
+    /** Learnable step of the layer's input quantizer (activation reconstruction), or null. */
+    private StepSizeQuantizer in;
+
+    void setActivationStep(StepSizeQuantizer s) { in = s; }
+
+    List<StepSizeQuantizer> activationSteps() { return in == null ? List.of() : List.of(in); }
 
     LayerGraph(Module layer, WeightSlot w, DataType type) {
         this.type = type;
@@ -29,15 +35,17 @@ final class LayerGraph extends BlockGraph {
 
     @Override
     INDArray forward(INDArray[] in) {
-        x = in[0];
+        x = this.in != null ? this.in.forward(in[0]) : in[0];
         if (layer instanceof Conv2d c) return Kernels.conv2d(x, w.weight(type), bias, c.stride(), c.padding());
         return Kernels.linearRows(x, w.weight(type), bias);
     }
 
     @Override
     void backward(INDArray dOut) {
-        if (layer instanceof Conv2d c) w.backward(Kernels.conv2dBackward(x, w.current(), bias, c.stride(), c.padding(), dOut)[1]);
-        else w.backward(Kernels.linearRowsBackward(x, w.current(), bias, dOut)[1]);
+        INDArray[] g = layer instanceof Conv2d c ? Kernels.conv2dBackward(x, w.current(), bias, c.stride(), c.padding(), dOut)
+                : Kernels.linearRowsBackward(x, w.current(), bias, dOut);
+        w.backward(g[1]);
+        if (in != null) in.backward(g[0]);
     }
 
     @Override

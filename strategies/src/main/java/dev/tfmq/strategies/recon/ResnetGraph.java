@@ -25,6 +25,8 @@ final class ResnetGraph extends BlockGraph {
     private final WeightSlot w1, w2, wp, ws;
     private final boolean learnedEmb;
     private INDArray x, a1, h1n, tembAct, n2pre;
+    /** Learnable activation steps at conv1's and conv2's inputs (Q-Diffusion's activation reconstruction), or null. */
+    private StepSizeQuantizer q1, q2;
     private final Kernels.NormCache[] c1 = new Kernels.NormCache[1], c2 = new Kernels.NormCache[1];
 
     ResnetGraph(UNet2DModel model, String path, Map<String, WeightSlot> slots, boolean learnedEmb, DataType type) {
@@ -65,6 +67,19 @@ final class ResnetGraph extends BlockGraph {
         outputScale = path.startsWith("mid_block.") ? model.config().midBlockScaleFactor() : 1.0;
     }
 
+    /** Quantizes conv1's / conv2's inputs with learnable steps (either may be null). */
+    void setActivationSteps(StepSizeQuantizer conv1In, StepSizeQuantizer conv2In) {
+        q1 = conv1In;
+        q2 = conv2In;
+    }
+
+    List<StepSizeQuantizer> activationSteps() {
+        List<StepSizeQuantizer> l = new ArrayList<>();
+        if (q1 != null) l.add(q1);
+        if (q2 != null) l.add(q2);
+        return l;
+    }
+
     private INDArray p(GroupNorm n, String key) { return n.parameters().get(key).castTo(type).dup('c'); }
 
     private WeightSlot slot(Map<String, WeightSlot> slots, String path, INDArray current) {
@@ -78,6 +93,7 @@ final class ResnetGraph extends BlockGraph {
         x = in[0];
         INDArray t1 = Kernels.groupNorm(x, g1, be1, groups1, eps1, c1);
         a1 = Kernels.silu(t1);
+        if (q1 != null) a1 = q1.forward(a1);
         INDArray h1 = Kernels.conv2d(a1, w1.weight(type), b1, 1, 1);
         INDArray emb;
         if (learnedEmb) {
@@ -90,6 +106,7 @@ final class ResnetGraph extends BlockGraph {
         h1.reshape('c', b * c, h1.size(2) * h1.size(3)).addiColumnVector(emb.dup('c').reshape('c', b * c, 1));
         n2pre = Kernels.groupNorm(h1, g2, be2, groups2, eps2, c2);
         h1n = Kernels.silu(n2pre);
+        if (q2 != null) h1n = q2.forward(h1n);
         INDArray out = Kernels.conv2d(h1n, w2.weight(type), b2, 1, 1);
         out.addi(ws != null ? Kernels.conv2d(x, ws.weight(type), bs, 1, 0) : x);
         if (outputScale != 1.0) out.divi(outputScale);
@@ -102,14 +119,19 @@ final class ResnetGraph extends BlockGraph {
         if (ws != null && ws.learner() != null) ws.backward(Kernels.conv2dBackward(x, ws.current(), bs, 1, 0, d)[1]);
         INDArray[] g2b = Kernels.conv2dBackward(h1n, w2.current(), b2, 1, 1, d);
         w2.backward(g2b[1]);
-        if (w1.learner() == null && !(learnedEmb && wp.learner() != null)) return;
-        INDArray dn2 = Kernels.siluBackward(n2pre, g2b[0]);
+        INDArray dh1n = q2 != null ? q2.backward(g2b[0]) : g2b[0];
+        if (w1.learner() == null && !(learnedEmb && wp.learner() != null) && q1 == null) return;
+        INDArray dn2 = Kernels.siluBackward(n2pre, dh1n);
         INDArray dh1 = Kernels.groupNormBackward(c2[0], g2, groups2, dn2)[0];
         if (learnedEmb && wp.learner() != null) {
             INDArray demb = dh1.sum(2, 3);
             wp.backward(Kernels.linearRowsBackward(tembAct, wp.current(), bp, demb)[1]);
         }
-        if (w1.learner() != null) w1.backward(Kernels.conv2dBackward(a1, w1.current(), b1, 1, 1, dh1)[1]);
+        if (w1.learner() != null || q1 != null) {
+            INDArray[] g1b = Kernels.conv2dBackward(a1, w1.current(), b1, 1, 1, dh1);
+            w1.backward(g1b[1]);
+            if (q1 != null) q1.backward(g1b[0]);
+        }
     }
 
     @Override

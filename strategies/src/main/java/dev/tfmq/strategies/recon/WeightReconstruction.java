@@ -115,7 +115,7 @@ public final class WeightReconstruction {
             }
             unitLayer("conv_out", data, idx, trainer, rnd);
         } finally {
-            for (Module m : model.modules().values()) m.setHook(null);
+            wq.restoreAll();
         }
     }
 
@@ -168,9 +168,9 @@ public final class WeightReconstruction {
         if (l.isEmpty()) return;
         progress.onProgress("blocks", path);
         Module m = model.module(path);
-        Captured c = capture(path, false, false, data, idx);
+        UnitCapture.Captured c = capture(path, false, false, data, idx);
         LayerGraph g = new LayerGraph(m, slots(l).get(path), type);
-        results.put(path, trainer.train(g, List.of(c.input), c.target, rnd));
+        results.put(path, trainer.train(g, List.of(c.input()), c.target(), rnd));
         done.addAll(l);
     }
 
@@ -181,9 +181,9 @@ public final class WeightReconstruction {
         List<String> l = learnable(members);
         if (l.isEmpty()) return;
         progress.onProgress("blocks", p);
-        Captured c = capture(p, true, learnedEmb, data, idx);
+        UnitCapture.Captured c = capture(p, true, learnedEmb, data, idx);
         ResnetGraph g = new ResnetGraph(model, p, slots(l), learnedEmb, type);
-        results.put(p, trainer.train(g, List.of(c.input, c.extra), c.target, rnd));
+        results.put(p, trainer.train(g, List.of(c.input(), c.extra()), c.target(), rnd));
         done.addAll(l);
     }
 
@@ -191,76 +191,28 @@ public final class WeightReconstruction {
         List<String> l = learnable(List.of(a.toQ().path(), a.toK().path(), a.toV().path(), a.toOut().path()));
         if (l.isEmpty()) return;
         progress.onProgress("blocks", a.path());
-        Captured c = capture(a.path(), false, false, data, idx);
+        UnitCapture.Captured c = capture(a.path(), false, false, data, idx);
         AttentionGraph g = new AttentionGraph(model, a, slots(l), type);
-        results.put(a.path(), trainer.train(g, List.of(c.input), c.target, rnd));
+        results.put(a.path(), trainer.train(g, List.of(c.input()), c.target(), rnd));
         done.addAll(l);
     }
 
-    private record Captured(INDArray input, INDArray extra, INDArray target) {}
-
     /**
-     * Two passes over the weight-calibration samples: the FP network for the unit's output (target), then the
-     * partially quantized network for its input and, for a ResBlock, its temporal input (the time_emb_proj output
-     * when the emb layer is frozen, its input SiLU(temb) when it is learned).
+     * The unit's FP output (all weights FP) and its input from the partially quantized network (reconstructed units
+     * quantized, the rest FP, activations FP) and, for a ResBlock, the temporal input: the time_emb_proj output when
+     * the emb layer is frozen, its input SiLU(temb) when it is learned.
      */
-    private Captured capture(String path, boolean resnet, boolean learnedEmb, CalibrationStore data, int[] idx) {
-        Module unit = model.module(path);
-        INDArray[] target = new INDArray[1];
-        INDArray[] input = new INDArray[1];
-        INDArray[] extra = new INDArray[1];
-        int[] row = new int[1];
-        wq.restoreAll();
-        unit.setHook(new ModuleHook() {
-            @Override
-            public void afterForward(String p, INDArray out) { store(target, out, row[0], idx.length); }
-        });
-        sweep(data, idx, row);
-        unit.setHook(null);
-        for (WeightQuantizer q : wq.quantizers().values()) {
-            if (done.contains(q.path())) q.apply();
-        }
-        unit.setHook(new ModuleHook() {
-            @Override
-            public void beforeForward(String p, INDArray in) { store(input, in, row[0], idx.length); }
-        });
-        Module proj = resnet ? model.module(path + ".time_emb_proj") : null;
-        if (proj != null) {
-            proj.setHook(new ModuleHook() {
-                @Override
-                public void beforeForward(String p, INDArray in) { if (learnedEmb) store(extra, in, row[0], idx.length); }
-
-                @Override
-                public void afterForward(String p, INDArray out) { if (!learnedEmb) store(extra, out, row[0], idx.length); }
+    private UnitCapture.Captured capture(String path, boolean resnet, boolean learnedEmb, CalibrationStore data, int[] idx) {
+        UnitCapture uc = new UnitCapture(model, settings.batchSize(), null);
+        try {
+            return uc.capture(path, resnet ? path + ".time_emb_proj" : null, learnedEmb, data, idx, wq::restoreAll, () -> {
+                for (WeightQuantizer q : wq.quantizers().values()) {
+                    if (done.contains(q.path())) q.apply();
+                    else q.restore();
+                }
             });
+        } finally {
+            wq.restoreAll();
         }
-        sweep(data, idx, row);
-        unit.setHook(null);
-        if (proj != null) proj.setHook(null);
-        wq.restoreAll();
-        return new Captured(input[0], extra[0], target[0]);
-    }
-
-    private void sweep(CalibrationStore data, int[] idx, int[] row) {
-        int bs = Math.max(1, settings.batchSize());
-        for (int s = 0; s < idx.length; s += bs) {
-            int[] part = java.util.Arrays.copyOfRange(idx, s, Math.min(idx.length, s + bs));
-            INDArray x = data.x(part);
-            if (x.dataType() != type) x = x.castTo(type);
-            INDArray out = Nd4j.create(type, x.shape());
-            row[0] = s;
-            model.forward(x, data.timesteps(part), out);
-        }
-    }
-
-    private static void store(INDArray[] holder, INDArray batch, int at, int total) {
-        if (holder[0] == null) {
-            long[] shape = batch.shape().clone();
-            shape[0] = total;
-            holder[0] = Nd4j.create(batch.dataType(), shape);
-        }
-        long n = batch.size(0);
-        INDArray dst = holder[0].get(NDArrayIndex.interval(at, at + n));
-        dst.assign(batch);
     }
 }

@@ -52,7 +52,8 @@ class BundledModelMeasurement {
         TemporalInformationBlock fpTib = new TemporalInformationBlock(fpModel);
         System.out.printf("FP32 parameters: %d B%n", QuantizationArtifact.fp32Bytes(fpModel));
         for (String name : which.split(",")) {
-            var cfg = ConfigFactory.parseString("recipe.reconstruction { iterations = " + iters + ", batch-size = 8 }")
+            var cfg = ConfigFactory.parseString("recipe.reconstruction { iterations = " + iters + ", batch-size = 8 }\n"
+                            + "recipe.activation.step-size-reconstruction.iterations = " + iters)
                     .withFallback(QuantizationRecipe.loadConfig(root.resolve("configs/recipes/" + name + ".conf")));
             QuantizationRecipe r = QuantizationRecipe.fromConfig(cfg);
             CalibrationSettings c = cal;

@@ -29,7 +29,8 @@ class QuantizeEndToEndTest {
     }
 
     static QuantizationRecipe recipe(String file, int iterations) {
-        var cfg = ConfigFactory.parseString("recipe.reconstruction { iterations = " + iterations + ", batch-size = 4 }")
+        var cfg = ConfigFactory.parseString("recipe.reconstruction { iterations = " + iterations + ", batch-size = 4 }\n"
+                        + "recipe.activation.step-size-reconstruction.iterations = " + iterations)
                 .withFallback(QuantizationRecipe.loadConfig(RecipeTest.recipes().resolve(file)));
         return QuantizationRecipe.fromConfig(cfg);
     }
@@ -105,6 +106,8 @@ class QuantizeEndToEndTest {
         assertBits(a, run(QuantizationArtifact.read(file, TinyModels.random(9)), x, 400));
         assertTrue(qd.provenance().get("reconstruction_loss_nearest_to_learned").contains("up_blocks.0.resnets.0="));
         assertNull(qd.selection());
+        String steps = qd.provenance().get("step_size_loss_before_to_after");
+        assertTrue(steps != null && steps.contains("mid_block.attentions.0="), "Q-Diffusion ran step-size reconstruction: " + steps);
         assertEquals(MaintenanceStrategy.values().length, 2);
     }
 }

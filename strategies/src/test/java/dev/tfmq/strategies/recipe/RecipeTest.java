@@ -35,10 +35,13 @@ class RecipeTest {
             assertEquals(32, r.reconstruction().batchSize());
             assertEquals(0.01, r.reconstruction().lambda());
         }
+        QuantizationRecipe t = QuantizationRecipe.fromConfig(QuantizationRecipe.loadConfig(recipes().resolve("tfmq.conf")));
         QuantizationRecipe q = QuantizationRecipe.fromConfig(QuantizationRecipe.loadConfig(recipes().resolve("q-diffusion.conf")));
         assertEquals(QuantizationRecipe.TibReconstruction.BLOCK, q.reconstruction().tib());
         assertEquals(QuantizationRecipe.ActivationCalibrationMode.SINGLE, q.activation().calibration());
-        QuantizationRecipe t = QuantizationRecipe.fromConfig(QuantizationRecipe.loadConfig(recipes().resolve("tfmq.conf")));
+        assertEquals(5000, q.activation().stepSizeIterations());
+        assertEquals(4e-4, q.activation().stepSizeLr());
+        assertEquals(0, t.activation().stepSizeIterations());
         assertEquals(QuantizationRecipe.TibReconstruction.TIAR, t.reconstruction().tib());
         assertEquals(QuantizationRecipe.TemporalStrategy.SELECTION, t.temporal().strategy());
         assertEquals(QuantizationRecipe.FscScope.ALL, t.activation().scope());
@@ -62,6 +65,9 @@ class RecipeTest {
         assertTrue(e.getMessage().contains("'magic' is not one of"), e.getMessage());
         Config obj = ConfigFactory.parseString("recipe { bits { weight = 3, activation = 6, softmax = 16 } }");
         assertEquals(new BitWidths(3, 6, 16), QuantizationRecipe.fromConfig(obj).bits());
+        Config lsqFsc = ConfigFactory.parseString("recipe.activation { calibration = fsc, step-size-reconstruction.enabled = true }");
+        e = assertThrows(IllegalArgumentException.class, () -> QuantizationRecipe.fromConfig(lsqFsc));
+        assertTrue(e.getMessage().contains("needs activation.calibration = single"), e.getMessage());
         Config noSched = ConfigFactory.parseString("calibration { steps = 10 }");
         e = assertThrows(IllegalArgumentException.class, () -> CalibrationSettings.fromConfig(noSched, Path.of(".")));
         assertTrue(e.getMessage().contains("calibration.scheduler") && e.getMessage().contains("missing"), e.getMessage());
