@@ -1,0 +1,83 @@
+package dev.tfmq.strategies.recon;
+
+import dev.tfmq.strategies.quant.ActivationSite;
+import dev.tfmq.strategies.quant.FloatAccess;
+import dev.tfmq.strategies.quant.QuantGrid;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+
+/**
+ * An activation quantizer with a learnable step size (Q-Diffusion's activation reconstruction, LSQ-style):
+ * x̂ = Δ·(clip(⌊x/Δ⌉ + z, 0, 2^b − 1) − z) with z fixed at its calibrated value. Gradients use the
+ * straight-through estimator: ∂x̂/∂x = 1 inside the grid's range and 0 where it clips; ∂x̂/∂Δ = (q − z) − x/Δ
+ * inside and (q − z) at a clipped value.
+ */
+final class StepSizeQuantizer {
+    private final ActivationSite site;
+    private final int bits;
+    private final int zero;
+    final double[] delta = new double[1];
+    final double[] grad = new double[1];
+    private INDArray x;
+    private INDArray y;
+
+    StepSizeQuantizer(ActivationSite site) {
+        QuantGrid g = site.table().shared();
+        if (g == null) {
+            throw new IllegalStateException("step-size reconstruction needs one calibrated grid at '" + site.key()
+                    + "' (it learns Q-Diffusion's single, time-step-independent parameters)");
+        }
+        this.site = site;
+        this.bits = g.bits();
+        this.zero = g.zeroPoint(0);
+        this.delta[0] = g.scale(0);
+    }
+
+    ActivationSite site() { return site; }
+
+    INDArray forward(INDArray in) {
+        x = in.dup('c');
+        INDArray y = x.dup('c');
+        FloatAccess f = FloatAccess.of(y);
+        double d = delta[0];
+        int max = (1 << bits) - 1;
+        for (long i = 0, n = f.length(); i < n; i++) {
+            double q = Math.rint(f.get(i) / d) + zero;
+            f.set(i, d * (Math.max(0, Math.min(max, q)) - zero));
+        }
+        this.y = y;
+        return y;
+    }
+
+    /** The output of the last forward pass. */
+    INDArray forwardCachedOutput() { return y; }
+
+    /** dL/dx for dL/dx̂, accumulating dL/dΔ. */
+    INDArray backward(INDArray dy) {
+        INDArray dx = Nd4j.create(x.dataType(), x.shape());
+        FloatAccess xs = FloatAccess.of(x);
+        FloatAccess g = FloatAccess.of(dy.dup('c'));
+        FloatAccess o = FloatAccess.of(dx);
+        double d = delta[0];
+        int max = (1 << bits) - 1;
+        double acc = 0;
+        for (long i = 0, n = xs.length(); i < n; i++) {
+            double v = xs.get(i) / d;
+            double q = Math.rint(v) + zero;
+            double gi = g.get(i);
+            if (q < 0) {
+                acc += gi * (0 - zero);
+            } else if (q > max) {
+                acc += gi * (max - zero);
+            } else {
+                acc += gi * (q - zero - v);
+                o.set(i, gi);
+            }
+        }
+        grad[0] += acc;
+        return dx;
+    }
+
+    /** Writes the learned step into the site's shared grid. */
+    void commit() { site.table().setShared(QuantGrid.perTensor(bits, delta[0], zero)); }
+}
