@@ -1,5 +1,7 @@
 package dev.tfmq.metrics.linalg;
 
+import org.bytedeco.javacpp.DoublePointer;
+import org.bytedeco.javacpp.IntPointer;
 import org.bytedeco.openblas.global.openblas;
 
 /**
@@ -24,6 +26,52 @@ public final class Lapack {
                 0, 0, 0, 0, 0.0, found, w, z, 1, support);
         check("dsyevr", info);
         return w;
+    }
+
+    /** Eigenvalues (ascending) of the symmetric matrix in native memory (lower triangle used, destroyed). */
+    public static double[] symmetricEigenvalues(DoublePointer a, int n, int lda) {
+        double[] w = new double[n];
+        if (n == 0) return w;
+        try (IntPointer found = new IntPointer(1); IntPointer support = new IntPointer(2L * n);
+             DoublePointer z = new DoublePointer(1); DoublePointer wp = new DoublePointer(n)) {
+            int info = openblas.LAPACKE_dsyevr(openblas.LAPACK_ROW_MAJOR, (byte) 'N', (byte) 'A', (byte) 'L', n, a, lda,
+                    0, 0, 0, 0, 0.0, found, wp, z, 1, support);
+            check("dsyevr", info);
+            wp.get(w);
+        }
+        return w;
+    }
+
+    /**
+     * Cholesky factor A = L Lᵀ in place (lower triangle; the strict upper triangle is left as it was).
+     * Returns false, with {@code a} partly overwritten, when A is not numerically positive definite.
+     */
+    public static boolean cholesky(DoublePointer a, int n) {
+        int info = openblas.LAPACKE_dpotrf(openblas.LAPACK_ROW_MAJOR, (byte) 'L', n, a, n);
+        if (info < 0) check("dpotrf", info);
+        return info == 0;
+    }
+
+    /**
+     * {@code a := Lᵀ a L} for symmetric a (lower triangle used and written) and the Cholesky factor L in the lower
+     * triangle of {@code lower} (LAPACK dsygst, itype 2): the symmetric-definite reduction, half the flops of two
+     * general triangular multiplies.
+     */
+    public static void congruenceByCholeskyFactor(DoublePointer a, DoublePointer lower, int n) {
+        int info = openblas.LAPACKE_dsygst(openblas.LAPACK_ROW_MAJOR, 2, (byte) 'L', n, a, n, lower, n);
+        check("dsygst", info);
+    }
+
+    /**
+     * {@code c_lower += alpha·XᵀX} for row-major X (k×n), only the lower triangle of c (n×n) is updated (dsyrk).
+     */
+    public static void rankKUpdateLower(DoublePointer x, int k, int n, double alpha, DoublePointer c) {
+        openblas.cblas_dsyrk(openblas.CblasRowMajor, openblas.CblasLower, openblas.CblasTrans, n, k, alpha, x, n, 1.0, c, n);
+    }
+
+    /** {@code c_lower += alpha·v vᵀ} (dsyr), only the lower triangle of c (n×n) is updated. */
+    public static void rankOneUpdateLower(DoublePointer v, int n, double alpha, DoublePointer c) {
+        openblas.cblas_dsyr(openblas.CblasRowMajor, openblas.CblasLower, n, alpha, v, 1, c, n);
     }
 
     /**

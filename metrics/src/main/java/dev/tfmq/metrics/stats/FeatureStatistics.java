@@ -1,7 +1,10 @@
 package dev.tfmq.metrics.stats;
 
+import dev.tfmq.metrics.linalg.Lapack;
 import dev.tfmq.model.io.FormatException;
 import dev.tfmq.model.io.Npz;
+import org.bytedeco.javacpp.DoublePointer;
+import org.bytedeco.javacpp.FloatPointer;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
@@ -28,6 +31,9 @@ import java.util.Map;
  * integer weights (counts) are supported so Poisson-bootstrap replicates can share this code: a weight of k means
  * the sample occurs k times.
  *
+ * <p>Only the lower triangle of the co-moment is updated (BLAS dsyrk/dsyr straight on ND4J's native buffers:
+ * half the flops of a gemm and no temporary D×D arrays); every accessor returns the symmetric matrix.
+ *
  * <p>Not thread-safe; one instance per stream, merge at the end.
  */
 public final class FeatureStatistics {
@@ -37,26 +43,26 @@ public final class FeatureStatistics {
 
     private final int dim;
     private long count;
-    /** Running mean, [1, D]. */
-    private final INDArray mean;
-    /** Co-moment Σ (x−μ)(x−μ)ᵀ, [D, D], c order. */
+    /** Running mean. */
+    private final double[] mean;
+    /** Co-moment Σ (x−μ)(x−μ)ᵀ, [D, D], c order; only the lower triangle is maintained. */
     private final INDArray comoment;
+    private final DoublePointer comomentPtr;
 
     // Scratch reused across batches of the same size (the common case in a sampling loop).
-    private INDArray batch;
-    private INDArray weightRow;
-    private INDArray sqrtWeightCol;
-    private double[] weightScratch;
-    private final INDArray batchMean;
-    private final INDArray delta;
+    private DoublePointer rowsPtr;
+    private double[] rows;
+    private int rowsCapacity = -1;
+    private final double[] batchMean;
 
     public FeatureStatistics(int dim) {
         if (dim <= 0) throw new IllegalArgumentException("feature dimension must be positive, got " + dim);
         this.dim = dim;
-        this.mean = Nd4j.zeros(DataType.DOUBLE, 1, dim);
+        this.mean = new double[dim];
+        this.batchMean = new double[dim];
         this.comoment = Nd4j.zeros(DataType.DOUBLE, dim, dim);
-        this.batchMean = Nd4j.zeros(DataType.DOUBLE, 1, dim);
-        this.delta = Nd4j.zeros(DataType.DOUBLE, 1, dim);
+        this.comomentPtr = new DoublePointer(comoment.data().addressPointer()).capacity(comoment.length())
+                .limit(comoment.length());
     }
 
     public int dim() { return dim; }
@@ -65,28 +71,47 @@ public final class FeatureStatistics {
     public long count() { return count; }
 
     /** A copy of the mean as a [D] double vector. */
-    public INDArray mean() { return mean.reshape(dim).dup(); }
+    public INDArray mean() { return Nd4j.create(mean.clone(), new long[] {dim}, DataType.DOUBLE); }
 
     /** A copy of the co-moment matrix Σ (x−μ)(x−μ)ᵀ. */
-    public INDArray comoment() { return comoment.dup(); }
+    public INDArray comoment() {
+        return Nd4j.create(symmetricComoment(), new long[] {dim, dim}, DataType.DOUBLE);
+    }
 
     /** Unbiased covariance {@code M/(N−1)} as a new [D, D] double array. */
     public INDArray covariance() {
         if (count < 2) throw new IllegalStateException("covariance needs at least 2 samples, have " + count);
-        return comoment.div((double) (count - 1));
+        double[] m = symmetricComoment();
+        double scale = count - 1;
+        for (int i = 0; i < m.length; i++) m[i] /= scale;
+        return Nd4j.create(m, new long[] {dim, dim}, DataType.DOUBLE);
+    }
+
+    /** Row-major co-moment with the upper triangle mirrored from the maintained lower one. */
+    private double[] symmetricComoment() {
+        double[] m = comoment.data().asDouble();
+        for (int i = 0; i < dim; i++) {
+            for (int j = i + 1; j < dim; j++) m[i * dim + j] = m[j * dim + i];
+        }
+        return m;
     }
 
     /** Adds a batch of features [B, D] (any floating type; widened to double). */
     public void update(INDArray features) {
         int b = checkBatch(features);
         if (b == 0) return;
-        INDArray x = stage(features, b);
-        x.sum(batchMean, 0);
-        batchMean.divi((double) b);
-        x.subiRowVector(batchMean);
-        // Batch co-moment added straight into M (beta = 1): M += Xcᵀ Xc.
-        Nd4j.gemm(x, x, comoment, true, false, 1.0, 1.0);
-        mergeMean(b);
+        double[] x = stage(features, b);
+        java.util.Arrays.fill(batchMean, 0);
+        for (int i = 0; i < b; i++) {
+            int row = i * dim;
+            for (int j = 0; j < dim; j++) batchMean[j] += x[row + j];
+        }
+        for (int j = 0; j < dim; j++) batchMean[j] /= b;
+        for (int i = 0; i < b; i++) {
+            int row = i * dim;
+            for (int j = 0; j < dim; j++) x[row + j] -= batchMean[j];
+        }
+        accumulate(b, b);
     }
 
     /**
@@ -104,23 +129,42 @@ public final class FeatureStatistics {
             w += wi;
         }
         if (w == 0) return;
-        INDArray x = stage(features, b);
-        if (weightRow == null || weightRow.columns() != b) {
-            weightRow = Nd4j.create(DataType.DOUBLE, 1, b);
-            sqrtWeightCol = Nd4j.create(DataType.DOUBLE, b, 1);
-            weightScratch = new double[b];
+        double[] x = stage(features, b);
+        java.util.Arrays.fill(batchMean, 0);
+        for (int i = 0; i < b; i++) {
+            if (weights[i] == 0) continue;
+            int row = i * dim;
+            for (int j = 0; j < dim; j++) batchMean[j] += weights[i] * x[row + j];
         }
-        // Bulk copies: per-element putScalar costs a native call each.
-        for (int i = 0; i < b; i++) weightScratch[i] = weights[i];
-        weightRow.data().setData(weightScratch);
-        for (int i = 0; i < b; i++) weightScratch[i] = Math.sqrt(weights[i]);
-        sqrtWeightCol.data().setData(weightScratch);
-        // Weighted batch mean  wᵀX / W, then co-moment (√w ⊙ Xc)ᵀ(√w ⊙ Xc), symmetric by construction.
-        Nd4j.gemm(weightRow, x, batchMean, false, false, 1.0 / w, 0.0);
-        x.subiRowVector(batchMean);
-        x.muliColumnVector(sqrtWeightCol);
-        Nd4j.gemm(x, x, comoment, true, false, 1.0, 1.0);
-        mergeMean(w);
+        for (int j = 0; j < dim; j++) batchMean[j] /= w;
+        // Rows scaled by √w: Σ w_i (x_i−m)(x_i−m)ᵀ = (√w ⊙ Xc)ᵀ(√w ⊙ Xc), symmetric by construction.
+        for (int i = 0; i < b; i++) {
+            double sw = Math.sqrt(weights[i]);
+            int row = i * dim;
+            for (int j = 0; j < dim; j++) x[row + j] = (x[row + j] - batchMean[j]) * sw;
+        }
+        accumulate(b, w);
+    }
+
+    /**
+     * Chan's update for a part of {@code nb} samples with mean {@code batchMean} whose centred (and weighted) rows
+     * fill the first {@code rowsUsed} rows of the scratch: M += Xcᵀ Xc + δδᵀ·n_a·n_b/n, done as ONE rank-k update
+     * by appending the row √(n_a·n_b/n)·δ, so the D×D matrix is streamed through memory once per batch.
+     */
+    private void accumulate(int rowsUsed, long nb) {
+        long na = count;
+        long n = na + nb;
+        double scale = Math.sqrt((double) na * (double) nb / (double) n);
+        double frac = (double) nb / (double) n;
+        int extra = rowsUsed * dim;
+        for (int j = 0; j < dim; j++) {
+            double delta = batchMean[j] - mean[j];
+            rows[extra + j] = scale * delta;
+            mean[j] = na == 0 ? batchMean[j] : mean[j] + delta * frac;
+        }
+        rowsPtr.put(rows, 0, (rowsUsed + 1) * dim);
+        Lapack.rankKUpdateLower(rowsPtr, rowsUsed + 1, dim, 1.0, comomentPtr);
+        count = n;
     }
 
     /** Folds another set's statistics into this one; afterwards this holds the statistics of the union. */
@@ -129,27 +173,20 @@ public final class FeatureStatistics {
             throw new IllegalArgumentException("cannot merge statistics of dimension " + other.dim + " into " + dim);
         }
         if (other.count == 0) return;
-        comoment.addi(other.comoment);
-        batchMean.assign(other.mean);
-        mergeMean(other.count);
-    }
-
-    /**
-     * Chan's update for a part of {@code nb} samples whose mean sits in {@code batchMean} and whose co-moment has
-     * already been added to {@code comoment}: adds the between-part term and moves the mean.
-     */
-    private void mergeMean(long nb) {
         long na = count;
+        long nb = other.count;
         long n = na + nb;
-        if (na == 0) {
-            mean.assign(batchMean);
-            count = n;
-            return;
+        comoment.addi(other.comoment);
+        double[] delta = new double[dim];
+        for (int j = 0; j < dim; j++) {
+            delta[j] = other.mean[j] - mean[j];
+            mean[j] = na == 0 ? other.mean[j] : mean[j] + delta[j] * ((double) nb / (double) n);
         }
-        delta.assign(batchMean).subi(mean);
-        double scale = (double) na * (double) nb / (double) n;
-        Nd4j.gemm(delta, delta, comoment, true, false, scale, 1.0);
-        mean.addi(delta.muli((double) nb / (double) n));
+        if (na > 0) {
+            try (DoublePointer d = new DoublePointer(delta)) {
+                Lapack.rankOneUpdateLower(d, dim, (double) na * (double) nb / (double) n, comomentPtr);
+            }
+        }
         count = n;
     }
 
@@ -168,18 +205,36 @@ public final class FeatureStatistics {
         return (int) features.rows();
     }
 
-    /** Copies the batch into the reused double buffer (the widening cast happens here). */
-    private INDArray stage(INDArray features, int b) {
-        if (batch == null || batch.rows() != b) batch = Nd4j.create(DataType.DOUBLE, b, dim);
-        batch.assign(features);
-        return batch;
+    /**
+     * Widens the batch into the reused double scratch (B+1 rows: the last is for the between-part term).
+     * Element-wise ND4J ops cost milliseconds per call on small arrays here, so this is plain Java.
+     */
+    private double[] stage(INDArray features, int b) {
+        if (rowsCapacity < b + 1) {
+            rows = new double[(b + 1) * dim];
+            if (rowsPtr != null) rowsPtr.close();
+            rowsPtr = new DoublePointer((long) (b + 1) * dim);
+            rowsCapacity = b + 1;
+        }
+        INDArray c = features;
+        if (c.isView() || c.ordering() != 'c') c = c.dup('c');
+        int n = b * dim;
+        if (c.dataType() == DataType.DOUBLE) {
+            new DoublePointer(c.data().addressPointer()).capacity(n).limit(n).get(rows, 0, n);
+        } else {
+            if (c.dataType() != DataType.FLOAT) c = c.castTo(DataType.FLOAT);
+            float[] f = new float[n];
+            new FloatPointer(c.data().addressPointer()).capacity(n).limit(n).get(f, 0, n);
+            for (int i = 0; i < n; i++) rows[i] = f[i];
+        }
+        return rows;
     }
 
     /** An independent copy. */
     public FeatureStatistics copy() {
         FeatureStatistics c = new FeatureStatistics(dim);
         c.count = count;
-        c.mean.assign(mean);
+        System.arraycopy(mean, 0, c.mean, 0, dim);
         c.comoment.assign(comoment);
         return c;
     }
@@ -195,8 +250,8 @@ public final class FeatureStatistics {
         if (size > Integer.MAX_VALUE) throw new IllegalStateException("statistics of dimension " + dim + " too large");
         ByteBuffer buf = ByteBuffer.allocate((int) size).order(ByteOrder.LITTLE_ENDIAN);
         buf.put(MAGIC).putInt(FORMAT_VERSION).putInt(dim).putLong(count);
-        for (double v : mean.data().asDouble()) buf.putDouble(v);
-        for (double v : comoment.dup('c').data().asDouble()) buf.putDouble(v);
+        for (double v : mean) buf.putDouble(v);
+        for (double v : symmetricComoment()) buf.putDouble(v);
         return buf.array();
     }
 
@@ -222,7 +277,7 @@ public final class FeatureStatistics {
         for (int i = 0; i < m.length; i++) m[i] = buf.getDouble();
         FeatureStatistics s = new FeatureStatistics(d);
         s.count = n;
-        s.mean.assign(Nd4j.create(mu, new long[] {1, d}, DataType.DOUBLE));
+        System.arraycopy(mu, 0, s.mean, 0, d);
         s.comoment.assign(Nd4j.create(m, new long[] {d, d}, DataType.DOUBLE));
         return s;
     }
@@ -241,7 +296,7 @@ public final class FeatureStatistics {
         arrays.put("mu", mean());
         arrays.put("sigma", covariance());
         arrays.put(KEY_COUNT, Nd4j.createFromArray(count));
-        arrays.put(KEY_COMOMENT, comoment.dup('c'));
+        arrays.put(KEY_COMOMENT, comoment());
         Npz.write(file, arrays);
     }
 
@@ -260,7 +315,7 @@ public final class FeatureStatistics {
         if (n.length() != 1) throw new FormatException(file, "'" + KEY_COUNT + "' must hold one number");
         FeatureStatistics s = new FeatureStatistics(d);
         s.count = n.getLong(0);
-        s.mean.assign(mu.castTo(DataType.DOUBLE).reshape(1, d));
+        System.arraycopy(mu.castTo(DataType.DOUBLE).dup('c').data().asDouble(), 0, s.mean, 0, d);
         s.comoment.assign(m.castTo(DataType.DOUBLE));
         return s;
     }
