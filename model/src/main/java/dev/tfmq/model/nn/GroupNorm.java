@@ -1,5 +1,6 @@
 package dev.tfmq.model.nn;
 
+import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 import java.util.Map;
@@ -16,6 +17,9 @@ public final class GroupNorm extends Module {
     private final BufferPool pool;
     private final double[] gammaD;
     private final double[] betaD;
+    private final float[] gammaF;
+    private final float[] betaF;
+    private final FusedKernels.Staging staging = new FusedKernels.Staging();
 
     public GroupNorm(String path, INDArray gamma, INDArray beta, int groups, double eps, BufferPool pool) {
         super(path, ModuleKind.NORM);
@@ -30,6 +34,8 @@ public final class GroupNorm extends Module {
         this.pool = pool;
         this.gammaD = gamma.toDoubleVector();
         this.betaD = beta.toDoubleVector();
+        this.gammaF = gamma.toFloatVector();
+        this.betaF = beta.toFloatVector();
     }
 
     public int groups() { return groups; }
@@ -42,6 +48,12 @@ public final class GroupNorm extends Module {
      */
     public void forward(INDArray in, INDArray out, boolean silu) {
         before(in);
+        // The fused kernel applies SiLU before anyone could look at the norm's own output, so it serves only
+        // passes without a hook on this norm.
+        if (hook() == null && FusedKernels.enabled() && in.dataType() == DataType.FLOAT && out.dataType() == DataType.FLOAT) {
+            FusedKernels.groupNorm(staging, in, out, groups, gammaF, betaF, eps, silu);
+            return;
+        }
         long b = in.size(0);
         long c = in.size(1);
         long per = in.length() / (b * c);

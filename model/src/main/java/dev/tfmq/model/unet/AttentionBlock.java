@@ -2,12 +2,14 @@ package dev.tfmq.model.unet;
 
 import dev.tfmq.model.io.FormatException;
 import dev.tfmq.model.nn.BufferPool;
+import dev.tfmq.model.nn.FusedKernels;
 import dev.tfmq.model.nn.GroupNorm;
 import dev.tfmq.model.nn.Linear;
 import dev.tfmq.model.nn.Module;
 import dev.tfmq.model.nn.ModuleHook;
 import dev.tfmq.model.nn.ModuleKind;
 import dev.tfmq.model.nn.Ops;
+import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.indexing.NDArrayIndex;
 
@@ -36,6 +38,7 @@ public final class AttentionBlock extends Module {
     private final long channels;
     private final BufferPool pool;
     private ModuleHook probsHook;
+    private final FusedKernels.Staging staging = new FusedKernels.Staging();
 
     AttentionBlock(String path, Weights w, int channels, Integer attentionHeadDim, Integer groups, double eps,
                    double rescale, long size, BufferPool pool) throws FormatException {
@@ -100,8 +103,21 @@ public final class AttentionBlock extends Module {
         toK.forwardChannels(normed, k);
         toV.forwardChannels(normed, v);
         INDArray attn = pool.get(path() + ":attn", b, channels, t);
-        long chunk = Math.max(1, Math.min(b, scoreBudgetBytes / (heads * t * t * pool.dtype().width())));
         double scale = 1.0 / Math.sqrt(headDim);
+        if (probsHook == null && FusedKernels.enabled() && q.dataType() == DataType.FLOAT) {
+            // streaming kernel: the probabilities never exist as a tensor, so it only serves unhooked passes
+            FusedKernels.attention(staging, q, k, v, attn, heads, headDim, (float) scale);
+        } else {
+            core(q, k, v, attn, b, t, scale);
+        }
+        toOut.forwardChannels(attn, out.reshape('c', b, channels, t));
+        out.addi(x);
+        if (rescale != 1.0) out.divi(rescale);
+        after(out);
+    }
+
+    private void core(INDArray q, INDArray k, INDArray v, INDArray attn, long b, long t, double scale) {
+        long chunk = Math.max(1, Math.min(b, scoreBudgetBytes / (heads * t * t * pool.dtype().width())));
         for (long s = 0; s < b; s += chunk) {
             long n = Math.min(chunk, b - s);
             INDArray qh = rows(q, s, n, t);
@@ -116,10 +132,6 @@ public final class AttentionBlock extends Module {
             // o_i = v_i · scores_iᵀ  ([d, T]·[T, T])
             Ops.matmul(vh, scores, false, true, 1.0, oh);
         }
-        toOut.forwardChannels(attn, out.reshape('c', b, channels, t));
-        out.addi(x);
-        if (rescale != 1.0) out.divi(rescale);
-        after(out);
     }
 
     /** Images [s, s+n) of a [B, C, T] buffer as [n·heads, d, T] (a view: the range is contiguous). */

@@ -122,6 +122,20 @@ class UNet2DModelTest {
     }
 
     @Test
+    void fusedKernelsAreActiveAndAgreeWithTheNd4jOpChains() throws IOException {
+        assertTrue(dev.tfmq.model.nn.FusedKernels.enabled(), "tests run with --add-modules jdk.incubator.vector");
+        INDArray fused = run(model, x);
+        boolean was = dev.tfmq.model.nn.FusedKernels.setEnabled(false);
+        try {
+            INDArray ops = run(model, x);
+            assertTrue(maxAbs(fused, ops) < 2e-5, "fused vs ND4J op chain: " + maxAbs(fused, ops));
+            assertTrue(maxAbs(ops, Npy.read(dir.resolve("out.npy"))) < 1e-4);
+        } finally {
+            dev.tfmq.model.nn.FusedKernels.setEnabled(was);
+        }
+    }
+
+    @Test
     void repeatedPassesReuseBuffers() {
         run(model, x);
         int buffers = model.bufferCount();
