@@ -74,6 +74,37 @@ public final class ConfigLoader {
         return RunConfig.from(merged.withOnlyPath("tfmq"), base);
     }
 
+    /**
+     * The {@code tfmq.gate} block of a gate config (rules and decide), over the built-in defaults of
+     * {@code gate-default.conf} when {@code file} is null.
+     */
+    public static RunConfig.Gate loadGate(Path file) {
+        Config c;
+        if (file == null) {
+            c = ConfigFactory.parseResources("gate-default.conf");
+        } else {
+            if (!Files.isRegularFile(file)) throw new ConfigError("gate config " + file + " does not exist");
+            try {
+                c = ConfigFactory.parseFile(file.toFile()).resolve();
+            } catch (ConfigException e) {
+                throw new ConfigError("cannot parse " + file + ": " + e.getMessage());
+            }
+        }
+        Config merged = c.withFallback(ConfigFactory.defaultReference().withOnlyPath("tfmq.gate"));
+        for (Map.Entry<String, ConfigValue> e : merged.withOnlyPath("tfmq").entrySet()) {
+            String key = e.getKey();
+            if (!key.startsWith("tfmq.gate.")) {
+                throw new ConfigError("gate config " + (file == null ? "gate-default.conf" : file) + ": key '" + key
+                        + "' is not allowed here; only tfmq.gate.decide, tfmq.gate.baseline and tfmq.gate.rules");
+            }
+        }
+        Settings s = new Settings(merged, "tfmq.gate");
+        java.util.List<? extends Config> list = s.objectList("rules");
+        java.util.List<RunConfig.GateRule> rules = new ArrayList<>();
+        for (int i = 0; i < list.size(); i++) rules.add(RunConfig.rule(new Settings(list.get(i), "tfmq.gate.rules[" + i + "]")));
+        return new RunConfig.Gate(s.oneOf("decide", "fail-if-certainly-worse", "pass-if-certainly-within"), null, List.copyOf(rules));
+    }
+
     /** The environment variable that overrides a key. */
     public static String envName(String key) {
         String k = key.startsWith("tfmq.") ? key.substring(5) : key;

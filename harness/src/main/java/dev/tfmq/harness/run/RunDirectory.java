@@ -39,7 +39,8 @@ import java.util.Optional;
 public final class RunDirectory {
     public record Grids(String fpPngBase64, String qPngBase64) {}
 
-    public static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT)
+    public static final ObjectMapper JSON = com.fasterxml.jackson.databind.json.JsonMapper.builder()
+            .enable(com.fasterxml.jackson.core.json.JsonWriteFeature.WRITE_NAN_AS_STRINGS).build().enable(SerializationFeature.INDENT_OUTPUT)
             .disable(SerializationFeature.FAIL_ON_EMPTY_BEANS);
     private static final ObjectMapper CBOR = new ObjectMapper(new CBORFactory());
 
