@@ -3,6 +3,7 @@ package dev.tfmq.harness.actors;
 import dev.tfmq.harness.eval.ImageFeaturizer;
 import dev.tfmq.harness.eval.Images;
 import dev.tfmq.harness.eval.Tensor;
+import dev.tfmq.harness.pipeline.Nd4jThreads;
 import dev.tfmq.harness.run.RunDirectory;
 import dev.tfmq.metrics.paired.PairedImageMetrics;
 import org.apache.pekko.actor.typed.ActorRef;
@@ -26,9 +27,10 @@ public final class FeatureWorker {
 
     private FeatureWorker() {}
 
-    public static Behavior<Command> create(Supplier<ImageFeaturizer> featurizer, RunDirectory dir, int gridsKept,
+    public static Behavior<Command> create(Supplier<ImageFeaturizer> featurizer, RunDirectory dir, int gridsKept, int nd4jThreads,
                                            ActorRef<MetricAggregator.Command> aggregator, ActorRef<Publisher.Command> publisher) {
         return Behaviors.setup(ctx -> {
+            Nd4jThreads.limitCurrentThread(nd4jThreads);
             ImageFeaturizer f = featurizer.get();
             return Behaviors.receive(Command.class)
                     .onMessage(FeaturizeBatch.class, b -> {

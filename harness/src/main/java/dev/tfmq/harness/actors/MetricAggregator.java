@@ -5,6 +5,7 @@ import dev.tfmq.harness.eval.ImageFeaturizer;
 import dev.tfmq.harness.eval.QualitySnapshot;
 import dev.tfmq.harness.eval.SelectionTable;
 import dev.tfmq.harness.eval.Tensor;
+import dev.tfmq.harness.pipeline.Nd4jThreads;
 import dev.tfmq.harness.run.RunDirectory;
 import dev.tfmq.harness.run.RunState;
 import dev.tfmq.metrics.paired.PairedImageMetrics;
@@ -42,9 +43,10 @@ public final class MetricAggregator {
     private MetricAggregator() {}
 
     public static Behavior<Command> create(RunState state, RunDirectory dir, int totalBatches, int checkpointEvery,
-                                           int evaluateEvery, long totalSamples, ActorRef<Publisher.Command> publisher,
+                                           int evaluateEvery, long totalSamples, int nd4jThreads, ActorRef<Publisher.Command> publisher,
                                            ActorRef<RunCoordinator.Command> coordinator) {
         return Behaviors.setup(ctx -> new Object() {
+            { Nd4jThreads.limitCurrentThread(nd4jThreads); }
             final Map<Integer, BatchFeatures> features = new HashMap<>();
             final Map<Integer, BatchDisturbance> tables = new HashMap<>();
             long start = System.nanoTime();

@@ -42,7 +42,7 @@ public final class RunCoordinator {
             final ActorRef<StrategySelector.Command> selector = watch(ctx, ctx.spawn(StrategySelector.create(plan.selectionMode(),
                     plan.selectionMetric(), ts, ctx.getSelf(), publisher), "selector"));
             final ActorRef<MetricAggregator.Command> aggregator = watch(ctx, ctx.spawn(MetricAggregator.create(plan.state(), plan.dir(),
-                    plan.totalBatches(), plan.checkpointEvery(), plan.evaluateEvery(), plan.samples(), publisher, ctx.getSelf()),
+                    plan.totalBatches(), plan.checkpointEvery(), plan.evaluateEvery(), plan.samples(), plan.nd4jThreads(), publisher, ctx.getSelf()),
                     "aggregator", DispatcherSelector.fromConfig("tfmq-dispatchers.metrics")));
             final ActorRef<DisturbanceMonitor.Command> monitor = watch(ctx, ctx.spawn(DisturbanceMonitor.create(ts,
                     plan.selectionMetric(), selector, aggregator), "monitor"));
@@ -54,7 +54,7 @@ public final class RunCoordinator {
                     plan.nd4jThreads(), plan.probeSamples(), monitor), "quantized-worker",
                     DispatcherSelector.fromConfig("tfmq-dispatchers.quantized-worker")));
             final ActorRef<FeatureWorker.Command> features = watch(ctx, ctx.spawn(FeatureWorker.create(plan.featurizer(), plan.dir(),
-                    plan.gridsKept(), aggregator, publisher), "features", DispatcherSelector.fromConfig("tfmq-dispatchers.metrics")));
+                    plan.gridsKept(), plan.nd4jThreads(), aggregator, publisher), "features", DispatcherSelector.fromConfig("tfmq-dispatchers.metrics")));
             final ActorRef<BatchSource.Command> source = watch(ctx, ctx.spawn(BatchSource.create(plan.state().committedBatches(),
                     plan.samples(), plan.batchSize()), "source"));
             final ActorRef<BatchConductor.Command> conductor = watch(ctx, ctx.spawn(BatchConductor.create(ts.length,

@@ -39,7 +39,7 @@ public final class ConfigLoader {
 
     public static RunConfig load(Path file, List<String> sets, Map<String, String> env) {
         if (file != null && !Files.isRegularFile(file)) throw new ConfigError("config file " + file + " does not exist");
-        Config defaults = ConfigFactory.defaultReference().withOnlyPath("tfmq");
+        Config defaults = defaults().withOnlyPath("tfmq");
         Config user;
         try {
             user = file == null ? ConfigFactory.empty()
@@ -90,7 +90,7 @@ public final class ConfigLoader {
                 throw new ConfigError("cannot parse " + file + ": " + e.getMessage());
             }
         }
-        Config merged = c.withFallback(ConfigFactory.defaultReference().withOnlyPath("tfmq.gate"));
+        Config merged = c.withFallback(defaults().withOnlyPath("tfmq.gate"));
         for (Map.Entry<String, ConfigValue> e : merged.withOnlyPath("tfmq").entrySet()) {
             String key = e.getKey();
             if (!key.startsWith("tfmq.gate.")) {
@@ -103,6 +103,14 @@ public final class ConfigLoader {
         java.util.List<RunConfig.GateRule> rules = new ArrayList<>();
         for (int i = 0; i < list.size(); i++) rules.add(RunConfig.rule(new Settings(list.get(i), "tfmq.gate.rules[" + i + "]")));
         return new RunConfig.Gate(s.oneOf("decide", "fail-if-certainly-worse", "pass-if-certainly-within"), null, List.copyOf(rules));
+    }
+
+    /**
+     * The documented defaults: every reference.conf on the class path, without the JVM system properties that
+     * {@code ConfigFactory.defaultReference()} mixes in (e.g. {@code -Dtfmq.home} would otherwise become a key).
+     */
+    static Config defaults() {
+        return ConfigFactory.parseResources("reference.conf").resolve();
     }
 
     /** The environment variable that overrides a key. */

@@ -14,6 +14,7 @@ import dev.tfmq.harness.eval.QualityAccumulator;
 import dev.tfmq.harness.gate.Gate;
 import dev.tfmq.harness.gate.GateReport;
 import dev.tfmq.harness.pipeline.DenoiserSide;
+import dev.tfmq.harness.pipeline.Nd4jThreads;
 import dev.tfmq.harness.pipeline.UNetSide;
 import dev.tfmq.harness.web.Dashboard;
 import dev.tfmq.harness.web.PrometheusSink;
@@ -64,6 +65,8 @@ public final class RunLauncher {
     }
 
     public Outcome run(Path runDirArg, boolean resume, Parts parts) throws IOException, InterruptedException {
+        // the same thread configuration for every thread that computes, so a resumed run (in a new JVM) rounds alike
+        Nd4jThreads.limitCurrentThread(cfg.workers().nd4jThreads());
         Path runDirPath = runDirArg != null ? runDirArg : Path.of("runs", cfg.run().name());
         RunDirectory dir = new RunDirectory(runDirPath);
         Optional<Checkpoint> checkpoint = dir.readCheckpoint();
@@ -150,8 +153,12 @@ public final class RunLauncher {
         provenance.put("reference", reference.source());
 
         // ---- state
-        String fingerprint = Hashing.sha256(modelHash + "|" + artifactKey + "|" + featurizerKey + "|" + reference.source()
-                + "|" + numbersConfig()).substring(0, 24);
+        // the fused Vector API kernels round differently from the ND4J fallback: a resume must use the same path
+        String kernels = dev.tfmq.model.nn.FusedKernels.enabled() ? "fused-vector-kernels" : "nd4j-kernels";
+        provenance.put("kernels", kernels);
+        String fingerprintInput = kernels + "|" + modelHash + "|" + artifactKey + "|" + featurizerKey + "|" + reference.source() + "|" + numbersConfig();
+        String fingerprint = Hashing.sha256(fingerprintInput).substring(0, 24);
+        if (System.getenv("TFMQ_DEBUG") != null) log.println("tfmq: fingerprint input " + fingerprintInput);
         QualityAccumulator.Options options = new QualityAccumulator.Options(cfg.metrics().bootstrapReplicates(), cfg.run().seed(),
                 cfg.metrics().confidence(), cfg.metrics().reservoir(), cfg.metrics().kidSubsetSize(), cfg.metrics().kidSubsets());
         RunState state;
