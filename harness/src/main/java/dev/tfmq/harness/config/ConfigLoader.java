@@ -101,7 +101,7 @@ public final class ConfigLoader {
         Settings s = new Settings(merged, "tfmq.gate");
         java.util.List<? extends Config> list = s.objectList("rules");
         java.util.List<RunConfig.GateRule> rules = new ArrayList<>();
-        for (int i = 0; i < list.size(); i++) rules.add(RunConfig.rule(new Settings(list.get(i), "tfmq.gate.rules[" + i + "]")));
+        for (int i = 0; i < list.size(); i++) rules.add(RunConfig.rule(new Settings(list.get(i), "", "tfmq.gate.rules[" + i + "]")));
         return new RunConfig.Gate(s.oneOf("decide", "fail-if-certainly-worse", "pass-if-certainly-within"), null, List.copyOf(rules));
     }
 

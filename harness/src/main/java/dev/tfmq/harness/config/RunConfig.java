@@ -104,7 +104,7 @@ public record RunConfig(Run run, Model model, Quantization quantization, Monitor
         List<GateRule> rules = new ArrayList<>();
         List<? extends Config> list = g.objectList("rules");
         for (int i = 0; i < list.size(); i++) {
-            rules.add(rule(new Settings(list.get(i), "tfmq.gate.rules[" + i + "]")));
+            rules.add(rule(new Settings(list.get(i), "", "tfmq.gate.rules[" + i + "]")));
         }
         Gate gate = new Gate(g.oneOf("decide", "fail-if-certainly-worse", "pass-if-certainly-within"),
                 g.optionalString("baseline"), List.copyOf(rules));

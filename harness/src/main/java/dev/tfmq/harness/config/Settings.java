@@ -16,26 +16,43 @@ import java.util.Locale;
 final class Settings {
     private final Config config;
     private final String prefix;
+    private final String display;
 
     Settings(Config config, String prefix) {
+        this(config, prefix, prefix);
+    }
+
+    /** @param display how the prefix is shown in errors (e.g. a list element, which is no HOCON path) */
+    Settings(Config config, String prefix, String display) {
         this.config = config;
         this.prefix = prefix;
+        this.display = display;
     }
 
     Settings at(String path) {
-        return new Settings(config, key(path));
+        return new Settings(config, path(path), shown(path));
     }
 
-    String key(String path) {
-        return prefix.isEmpty() ? path : prefix + "." + path;
+    /** Path inside the config. */
+    private String path(String p) {
+        return prefix.isEmpty() ? p : prefix + "." + p;
+    }
+
+    /** The key as the user knows it. */
+    String key(String p) {
+        return shown(p);
+    }
+
+    private String shown(String p) {
+        return display.isEmpty() ? p : display + "." + p;
     }
 
     boolean has(String path) {
-        return config.hasPath(key(path));
+        return config.hasPath(path(path));
     }
 
     private String origin(String path) {
-        ConfigValue v = config.hasPath(key(path)) ? config.getValue(key(path)) : null;
+        ConfigValue v = config.hasPath(path(path)) ? config.getValue(path(path)) : null;
         if (v == null || v.origin() == null) return "";
         String d = v.origin().description();
         return d == null ? "" : " (" + d + ")";
@@ -50,10 +67,10 @@ final class Settings {
     }
 
     private ConfigValue value(String path) {
-        if (!config.hasPathOrNull(key(path))) {
+        if (!config.hasPathOrNull(path(path))) {
             throw new ConfigError("config key '" + key(path) + "' is missing");
         }
-        return config.getValue(key(path));
+        return config.getValue(path(path));
     }
 
     String string(String path) {
@@ -66,7 +83,7 @@ final class Settings {
 
     /** A string, or null when the key is absent or null. */
     String optionalString(String path) {
-        if (!config.hasPath(key(path))) return null;
+        if (!config.hasPath(path(path))) return null;
         String s = string(path);
         return s.isBlank() ? null : s;
     }
@@ -81,7 +98,7 @@ final class Settings {
         ConfigValue v = value(path);
         long x;
         try {
-            x = config.getLong(key(path));
+            x = config.getLong(path(path));
         } catch (ConfigException.WrongType e) {
             throw bad(path, v.unwrapped(), "an integer in [" + min + ", " + max + "]");
         }
@@ -100,7 +117,7 @@ final class Settings {
         ConfigValue v = value(path);
         double x;
         try {
-            x = config.getDouble(key(path));
+            x = config.getDouble(path(path));
         } catch (ConfigException.WrongType e) {
             throw bad(path, v.unwrapped(), "a number in [" + min + ", " + max + "]");
         }
@@ -111,7 +128,7 @@ final class Settings {
     boolean bool(String path) {
         ConfigValue v = value(path);
         try {
-            return config.getBoolean(key(path));
+            return config.getBoolean(path(path));
         } catch (ConfigException.WrongType e) {
             throw bad(path, v.unwrapped(), "true or false");
         }
@@ -120,13 +137,13 @@ final class Settings {
     Config object(String path) {
         ConfigValue v = value(path);
         if (v.valueType() != ConfigValueType.OBJECT) throw bad(path, v.render(), "an object { ... }");
-        return config.getConfig(key(path));
+        return config.getConfig(path(path));
     }
 
     List<? extends Config> objectList(String path) {
         ConfigValue v = value(path);
         try {
-            return config.getConfigList(key(path));
+            return config.getConfigList(path(path));
         } catch (ConfigException.WrongType e) {
             throw bad(path, v.render(), "a list of objects [ { ... }, ... ]");
         }
