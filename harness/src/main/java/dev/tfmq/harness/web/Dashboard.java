@@ -74,7 +74,7 @@ public final class Dashboard implements LiveSink, AutoCloseable {
             HttpServer server = vertx.createHttpServer().requestHandler(router).listen(port, host)
                     .toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
             self[0] = new Dashboard(vertx, server, host);
-            vertx.setPeriodic(10_000, id -> self[0].clients.forEach(c -> c.write(": keep-alive\n\n")));
+            vertx.setPeriodic(10_000, id -> self[0].clients.forEach(c -> self[0].send(c, ": keep-alive\n\n")));
             return self[0];
         } catch (ExecutionException e) {
             vertx.close();
@@ -98,7 +98,20 @@ public final class Dashboard implements LiveSink, AutoCloseable {
             else latest.put(event, data);
         }
         String frame = "event: " + event + "\ndata: " + data + "\n\n";
-        vertx.runOnContext(v -> clients.forEach(c -> c.write(frame)));
+        vertx.runOnContext(v -> clients.forEach(c -> send(c, frame)));
+    }
+
+    /** Writes to one client; a client that went away is dropped. */
+    private void send(HttpServerResponse c, String frame) {
+        if (c.ended() || c.closed()) {
+            clients.remove(c);
+            return;
+        }
+        try {
+            c.write(frame);
+        } catch (IllegalStateException gone) {
+            clients.remove(c);
+        }
     }
 
     private synchronized void replayTo(HttpServerResponse r) {

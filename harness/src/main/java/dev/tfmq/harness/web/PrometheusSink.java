@@ -42,6 +42,9 @@ public final class PrometheusSink implements LiveSink {
         stepTemporal = gauge("tfmq_step_temporal_rel_l2", "Temporal-feature relative L2 per step and TIB member", "step", "member");
         choices = gauge("tfmq_strategy_choices", "TIB members (or member-steps) choosing each strategy", "strategy");
         JvmMetrics.builder().register(registry);
+        // exposed from the first scrape on, before the first batch is committed
+        samplesDone.labelValues(run, recipe).set(0);
+        throughput.labelValues(run, recipe).set(0);
     }
 
     private Gauge gauge(String name, String help, String... extra) {
