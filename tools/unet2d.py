@@ -7,7 +7,7 @@ Supported config subset:
   down blocks: DownBlock2D, AttnDownBlock2D
   up blocks:   UpBlock2D, AttnUpBlock2D
   mid block:   UNetMidBlock2D with attention (add_attention true/false)
-  time_embedding_type "positional", resnet_time_scale_shift "default",
+  time_embedding_type "positional", resnet_time_scale_shift "default" or "scale_shift",
   act_fn "silu", downsample_type/upsample_type "conv", class_embed_type null.
 """
 import math
@@ -89,6 +89,7 @@ class ResnetBlock2D(nn.Module):
         super().__init__()
         self.norm1 = nn.GroupNorm(groups, in_ch, eps=eps, affine=True)
         self.conv1 = nn.Conv2d(in_ch, out_ch, 3, padding=1)
+        self.scale_shift = False
         self.time_emb_proj = nn.Linear(temb_ch, out_ch)
         self.norm2 = nn.GroupNorm(groups, out_ch, eps=eps, affine=True)
         self.dropout = nn.Dropout(dropout)
@@ -96,10 +97,20 @@ class ResnetBlock2D(nn.Module):
         self.conv_shortcut = nn.Conv2d(in_ch, out_ch, 1) if in_ch != out_ch else None
         self.output_scale_factor = output_scale_factor
 
+    def use_scale_shift(self):
+        """diffusers' resnet_time_scale_shift "scale_shift": time_emb_proj gives (scale, shift) after norm2."""
+        self.scale_shift = True
+        self.time_emb_proj = nn.Linear(self.time_emb_proj.in_features, 2 * self.time_emb_proj.out_features)
+
     def forward(self, x, temb):
         h = self.conv1(F.silu(self.norm1(x)))
-        h = h + self.time_emb_proj(F.silu(temb))[:, :, None, None]
-        h = self.conv2(self.dropout(F.silu(self.norm2(h))))
+        t = self.time_emb_proj(F.silu(temb))[:, :, None, None]
+        if self.scale_shift:
+            scale, shift = torch.chunk(t, 2, dim=1)
+            h = self.norm2(h) * (1 + scale) + shift
+        else:
+            h = self.norm2(h + t)
+        h = self.conv2(self.dropout(F.silu(h)))
         if self.conv_shortcut is not None:
             x = self.conv_shortcut(x)
         out = x + h
@@ -115,7 +126,7 @@ class Attention(nn.Module):
         super().__init__()
         self.heads = ch // head_dim
         self.head_dim = head_dim
-        self.group_norm = nn.GroupNorm(groups, ch, eps=eps, affine=True)
+        self.group_norm = nn.GroupNorm(groups, ch, eps=eps, affine=True) if groups is not None else None
         self.to_q = nn.Linear(ch, ch)
         self.to_k = nn.Linear(ch, ch)
         self.to_v = nn.Linear(ch, ch)
@@ -125,7 +136,8 @@ class Attention(nn.Module):
     def forward(self, x):
         b, c, h, w = x.shape
         res = x
-        y = self.group_norm(x).reshape(b, c, h * w).transpose(1, 2)  # [B, L, C]
+        y = self.group_norm(x) if self.group_norm is not None else x
+        y = y.reshape(b, c, h * w).transpose(1, 2)  # [B, L, C]
         q = self.to_q(y).reshape(b, h * w, self.heads, self.head_dim).transpose(1, 2)
         k = self.to_k(y).reshape(b, h * w, self.heads, self.head_dim).transpose(1, 2)
         v = self.to_v(y).reshape(b, h * w, self.heads, self.head_dim).transpose(1, 2)
@@ -257,8 +269,9 @@ class UNet2DModel(nn.Module):
                 in_ch, out_ch, temb_ch, layers, groups, eps, typ == "AttnDownBlock2D",
                 head_dim if head_dim is not None else out_ch, not final, cfg["downsample_padding"], dropout))
 
+        scale_shift = cfg["resnet_time_scale_shift"] == "scale_shift"
         attn_groups = cfg["attn_norm_num_groups"]
-        if attn_groups is None:
+        if attn_groups is None and not scale_shift:
             attn_groups = groups
         self.mid_block = MidBlock(boc[-1], temb_ch, groups, attn_groups, eps,
                                   head_dim if head_dim is not None else boc[-1],
@@ -277,6 +290,10 @@ class UNet2DModel(nn.Module):
 
         self.conv_norm_out = nn.GroupNorm(groups, boc[0], eps=eps)
         self.conv_out = nn.Conv2d(boc[0], cfg["out_channels"], 3, padding=1)
+        if scale_shift:
+            for m in self.modules():
+                if isinstance(m, ResnetBlock2D):
+                    m.use_scale_shift()
 
     @staticmethod
     def _check(cfg):
@@ -289,7 +306,7 @@ class UNet2DModel(nn.Module):
         n = len(cfg["block_out_channels"])
         need(len(cfg["down_block_types"]) == n and len(cfg["up_block_types"]) == n, "block counts")
         need(cfg["time_embedding_type"] == "positional", "time_embedding_type")
-        need(cfg["resnet_time_scale_shift"] == "default", "resnet_time_scale_shift")
+        need(cfg["resnet_time_scale_shift"] in ("default", "scale_shift"), "resnet_time_scale_shift")
         need(cfg["act_fn"] == "silu", "act_fn")
         need(cfg["class_embed_type"] is None and cfg["num_class_embeds"] is None, "class embedding")
         need(cfg["downsample_type"] == "conv" and cfg["upsample_type"] == "conv", "resample type")

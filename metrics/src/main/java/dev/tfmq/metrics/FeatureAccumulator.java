@@ -39,9 +39,21 @@ public final class FeatureAccumulator {
         this.reservoir = new FeatureReservoir(pooledDim, reservoirCapacity, seed ^ 0x5DEECE66DL);
     }
 
+    /** Memory allowed for bootstrap replicates (each holds a D×D double co-moment). */
+    public static final long REPLICATE_BUDGET_BYTES = 512L << 20;
+
+    /**
+     * Defaults for an extractor: 50 bootstrap replicates, fewer when their co-moments would exceed
+     * {@link #REPLICATE_BUDGET_BYTES} (Inception's 2048-d features: 16 replicates, 512 MB), never fewer than 2.
+     */
     public static FeatureAccumulator forExtractor(FeatureExtractor ex, long seed) {
-        return new FeatureAccumulator(ex.pooledDim(), ex.spatialDim(), PoissonBootstrapStatistics.DEFAULT_REPLICATES,
+        return new FeatureAccumulator(ex.pooledDim(), ex.spatialDim(), defaultReplicates(ex.pooledDim()),
                 FeatureReservoir.DEFAULT_CAPACITY, seed);
+    }
+
+    public static int defaultReplicates(int dim) {
+        long perReplicate = 8L * dim * dim;
+        return (int) Math.max(2, Math.min(PoissonBootstrapStatistics.DEFAULT_REPLICATES, REPLICATE_BUDGET_BYTES / perReplicate));
     }
 
     /** Adds a batch whose samples get the next consecutive ids. */
@@ -59,7 +71,7 @@ public final class FeatureAccumulator {
         }
         reservoir.add(f.pooled());
         if (f.logits() != null) {
-            int k = (int) f.logits().columns();
+            int k = f.logits().columns();
             if (numClasses < 0) numClasses = k;
             if (k != numClasses) throw new IllegalArgumentException("logit count changed from " + numClasses + " to " + k);
             float[] l = f.logits().castTo(org.nd4j.linalg.api.buffer.DataType.FLOAT).dup('c').data().asFloat();

@@ -7,8 +7,8 @@ import dev.tfmq.metrics.distance.FrechetResult;
 import dev.tfmq.metrics.features.FeatureExtractor;
 import dev.tfmq.metrics.stats.ReferenceStatistics;
 import dev.tfmq.metrics.uncertainty.Interval;
+import dev.tfmq.model.data.Datasets;
 import dev.tfmq.model.data.ImageDataset;
-import dev.tfmq.model.data.ImageFolderReader;
 import dev.tfmq.model.data.PixelRange;
 import dev.tfmq.model.io.FormatException;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -76,18 +76,27 @@ public final class FidComparison {
             return new Side(path.toString(), ReferenceStatistics.read(path), null);
         }
         if (!Files.isDirectory(path)) throw new java.io.FileNotFoundException(path + ": no such file or folder");
+        return load(path.toString(), extractor, seed);
+    }
+
+    /**
+     * As {@link #load(Path, FeatureExtractor, long)}, also accepting dataset names such as
+     * {@code fashion-mnist:train} (see {@link Datasets}).
+     */
+    public static Side load(String spec, FeatureExtractor extractor, long seed) throws IOException {
+        if (Files.isRegularFile(Path.of(spec))) return load(Path.of(spec), extractor, seed);
         if (extractor == null) {
-            throw new IllegalArgumentException(path + " is an image folder: choose a feature network to featurise it");
+            throw new IllegalArgumentException(spec + " holds images: choose a feature network to featurise it");
         }
-        ImageDataset images = ImageFolderReader.read(path, ImageFolderReader.ColorMode.AUTO);
-        if (images.size() < 2) throw new FormatException(path, "needs at least 2 images, has " + images.size());
+        ImageDataset images = Datasets.open(spec);
+        if (images.size() < 2) throw new FormatException(Path.of(spec), "needs at least 2 images, has " + images.size());
         FeatureAccumulator acc = FeatureAccumulator.forExtractor(extractor, seed);
         for (int from = 0; from < images.size(); from += BATCH) {
             int count = Math.min(BATCH, images.size() - from);
             INDArray batch = images.toFloat(from, count, PixelRange.ZERO_ONE);
             acc.add(extractor.extract(batch));
         }
-        return new Side(path.toString(), acc.toReference(), acc);
+        return new Side(spec, acc.toReference(), acc);
     }
 
     public static Result compare(Side a, Side b, String features, double confidence) {

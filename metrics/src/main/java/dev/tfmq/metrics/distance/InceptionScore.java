@@ -18,8 +18,8 @@ public final class InceptionScore {
 
     public static Result compute(INDArray logits, int splits) {
         if (logits.rank() != 2) throw new IllegalArgumentException("logits must be [N, K]");
-        int n = (int) logits.rows();
-        int k = (int) logits.columns();
+        int n = logits.rows();
+        int k = logits.columns();
         if (splits < 1 || n < splits) {
             throw new IllegalArgumentException("Inception Score needs at least one sample per split: N=" + n + ", splits=" + splits);
         }

@@ -33,10 +33,10 @@ public final class KernelInceptionDistance {
     }
 
     public static Result compute(INDArray real, INDArray fake, int subsetSize, int subsets, long seed) {
-        int d = (int) real.columns();
+        int d = real.columns();
         if (fake.columns() != d) throw new IllegalArgumentException("feature dimension mismatch: " + d + " vs " + fake.columns());
-        int nr = (int) real.rows();
-        int nf = (int) fake.rows();
+        int nr = real.rows();
+        int nf = fake.rows();
         int m = Math.min(subsetSize, Math.min(nr, nf));
         if (m < 2) throw new IllegalArgumentException("KID needs at least 2 samples per side, have " + nr + " and " + nf);
         if (subsets < 1) throw new IllegalArgumentException("subsets must be >= 1");

@@ -24,10 +24,10 @@ public final class PrecisionRecall {
     }
 
     public static Result compute(INDArray real, INDArray fake, int k) {
-        int d = (int) real.columns();
+        int d = real.columns();
         if (fake.columns() != d) throw new IllegalArgumentException("feature dimension mismatch: " + d + " vs " + fake.columns());
-        int nr = (int) real.rows();
-        int nf = (int) fake.rows();
+        int nr = real.rows();
+        int nf = fake.rows();
         if (k < 1 || nr <= k || nf <= k) {
             throw new IllegalArgumentException("k-NN radii with k=" + k + " need more than k samples per side, have "
                     + nr + " and " + nf);

@@ -21,5 +21,5 @@ public record Features(INDArray pooled, INDArray spatial, INDArray logits) {
         }
     }
 
-    public int batchSize() { return (int) pooled.rows(); }
+    public int batchSize() { return pooled.rows(); }
 }

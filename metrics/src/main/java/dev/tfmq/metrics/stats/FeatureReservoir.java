@@ -53,7 +53,7 @@ public final class FeatureReservoir {
                     + java.util.Arrays.toString(batch.shape()));
         }
         float[] rows = batch.castTo(DataType.FLOAT).dup('c').data().asFloat();
-        int b = (int) batch.rows();
+        int b = batch.rows();
         for (int i = 0; i < b; i++) {
             int slot;
             if (size < capacity) {

@@ -202,7 +202,7 @@ public final class FeatureStatistics {
         if (!features.dataType().isFPType()) {
             throw new IllegalArgumentException("features must be floating point, got " + features.dataType());
         }
-        return (int) features.rows();
+        return features.rows();
     }
 
     /**

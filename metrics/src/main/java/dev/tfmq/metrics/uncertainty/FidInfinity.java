@@ -35,8 +35,8 @@ public final class FidInfinity {
     }
 
     public static Result compute(INDArray features, Gaussian reference, int[] sizes, long seed) {
-        int n = (int) features.rows();
-        int d = (int) features.columns();
+        int n = features.rows();
+        int d = features.columns();
         if (sizes.length < 2) throw new IllegalArgumentException("FID∞ needs at least 2 subset sizes");
         double[] x = features.castTo(DataType.DOUBLE).dup('c').data().asDouble();
         SplittableRandom random = new SplittableRandom(seed);

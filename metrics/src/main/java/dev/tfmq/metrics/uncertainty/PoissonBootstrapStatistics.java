@@ -42,7 +42,7 @@ public final class PoissonBootstrapStatistics {
 
     /** Adds a batch whose first row has the global sample id {@code firstId} (rows have consecutive ids). */
     public void update(INDArray features, long firstId) {
-        int b = (int) features.rows();
+        int b = features.rows();
         all.update(features);
         if (weights == null || weights.length != b) weights = new int[b];
         for (int r = 0; r < replicates.length; r++) {

@@ -21,7 +21,7 @@ import static org.junit.jupiter.api.Assertions.*;
 class FeatureStatisticsTest {
 
     static FeatureStatistics stream(INDArray x, int batch) {
-        FeatureStatistics s = new FeatureStatistics((int) x.columns());
+        FeatureStatistics s = new FeatureStatistics(x.columns());
         for (long i = 0; i < x.rows(); i += batch) {
             s.update(x.get(NDArrayIndex.interval(i, Math.min(x.rows(), i + batch)), NDArrayIndex.all()));
         }
@@ -92,6 +92,22 @@ class FeatureStatisticsTest {
         INDArray cov = centred.transpose().mmul(centred).divi(1999);
         FeatureStatistics s = stream(x, 64);
         assertTrue(relDiff(s.covariance(), cov) < 1e-10, "relative covariance error " + relDiff(s.covariance(), cov));
+    }
+
+    @Test
+    void acceptsDoubleFortranOrderAndViewInputs() {
+        INDArray x = PortableRandom.features(13, 40, 6, 2, 1.0);
+        FeatureStatistics plain = stream(x, 40);
+        FeatureStatistics asDouble = new FeatureStatistics(6);
+        asDouble.update(x.castTo(DataType.DOUBLE));
+        FeatureStatistics fortran = new FeatureStatistics(6);
+        fortran.update(x.dup('f'));
+        FeatureStatistics columns = new FeatureStatistics(6);
+        INDArray wide = org.nd4j.linalg.factory.Nd4j.concat(1, x, x); // [40, 12]; take columns 6..11 as a view
+        columns.update(wide.get(NDArrayIndex.all(), NDArrayIndex.interval(6, 12)));
+        for (FeatureStatistics s : new FeatureStatistics[] {asDouble, fortran, columns}) {
+            assertArrayEquals(plain.toBytes(), s.toBytes());
+        }
     }
 
     @Test

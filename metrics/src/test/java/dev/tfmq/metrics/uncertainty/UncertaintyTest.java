@@ -110,7 +110,7 @@ class UncertaintyTest {
     }
 
     static FeatureStatistics stats(INDArray x) {
-        FeatureStatistics s = new FeatureStatistics((int) x.columns());
+        FeatureStatistics s = new FeatureStatistics(x.columns());
         s.update(x);
         return s;
     }

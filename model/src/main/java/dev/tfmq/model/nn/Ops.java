@@ -19,14 +19,7 @@ public final class Ops {
      * oneDNN serves this op in the onednn build of ND4J.
      */
     public static void conv2d(INDArray x, INDArray w, INDArray bias, int stride, int padding, INDArray out) {
-        int kh = (int) w.size(2);
-        int kw = (int) w.size(3);
-        DynamicCustomOp.DynamicCustomOpsBuilder b = DynamicCustomOp.builder("conv2d")
-                .addOutputs(out)
-                .addIntegerArguments(kh, kw, stride, stride, padding, padding, 1, 1, 0, 0, 1);
-        if (bias != null) b.addInputs(x, w, bias);
-        else b.addInputs(x, w);
-        Nd4j.exec(b.build());
+        conv2dHwio(x, w.permute(2, 3, 1, 0).dup('c'), bias, stride, padding, out);
     }
 
     /** As {@link #conv2d} with weights already in [kH, kW, I, O] order (oneDNN's preferred layout here). */

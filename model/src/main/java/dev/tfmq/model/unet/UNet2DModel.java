@@ -320,16 +320,7 @@ public final class UNet2DModel implements Denoiser {
         skips.add(hs);
         for (UNetBlock block : downBlocks) {
             for (int j = 0; j < block.resnets.size(); j++) {
-                ResnetBlock2D r = block.resnets.get(j);
-                INDArray o = pool.get(r.path() + ":out", b, r.outChannels(), h, w);
-                r.forward(hs, tf.projection(r.timeEmbProj.path()), o);
-                hs = o;
-                if (!block.attentions.isEmpty()) {
-                    AttentionBlock a = block.attentions.get(j);
-                    INDArray ao = pool.get(a.path() + ":out", hs.shape());
-                    a.forward(hs, ao);
-                    hs = ao;
-                }
+                hs = resnetThenAttention(block, j, hs, tf);
                 skips.add(hs);
             }
             if (block.downsampler != null) {
@@ -353,15 +344,7 @@ public final class UNet2DModel implements Denoiser {
                 INDArray cat = pool.get(r.path() + ":cat", b, c1 + c2, h, w);
                 cat.get(NDArrayIndex.all(), NDArrayIndex.interval(0, c1)).assign(hs);
                 cat.get(NDArrayIndex.all(), NDArrayIndex.interval(c1, c1 + c2)).assign(skip);
-                INDArray o = pool.get(r.path() + ":out", b, r.outChannels(), h, w);
-                r.forward(cat, tf.projection(r.timeEmbProj.path()), o);
-                hs = o;
-                if (!block.attentions.isEmpty()) {
-                    AttentionBlock a = block.attentions.get(j);
-                    INDArray ao = pool.get(a.path() + ":out", hs.shape());
-                    a.forward(hs, ao);
-                    hs = ao;
-                }
+                hs = resnetThenAttention(block, j, cat, tf);
             }
             if (block.upsampler != null) {
                 INDArray o = pool.get(block.upsampler.path() + ":out", b, hs.size(1), 2 * h, 2 * w);
@@ -380,6 +363,18 @@ public final class UNet2DModel implements Denoiser {
             convOut.forward(normed, o);
             out.assign(o);
         }
+    }
+
+    /** Resnet j of a block, then its attention if the block has one; returns the output buffer. */
+    private INDArray resnetThenAttention(UNetBlock block, int j, INDArray in, TemporalFeatures tf) {
+        ResnetBlock2D r = block.resnets.get(j);
+        INDArray o = pool.get(r.path() + ":out", in.size(0), r.outChannels(), in.size(2), in.size(3));
+        r.forward(in, tf.projection(r.timeEmbProj.path()), o);
+        if (block.attentions.isEmpty()) return o;
+        AttentionBlock a = block.attentions.get(j);
+        INDArray ao = pool.get(a.path() + ":out", o.shape());
+        a.forward(o, ao);
+        return ao;
     }
 
     private INDArray runMid(INDArray hs, TemporalFeatures tf, long b, long h, long w) {

@@ -29,8 +29,8 @@ class DdpmCifarStructureTest {
              "up_block_types": ["UpBlock2D", "AttnUpBlock2D", "UpBlock2D", "UpBlock2D"]}
             """;
 
-    static Path dir() throws URISyntaxException {
-        return Path.of(DdpmCifarStructureTest.class.getResource("/fixtures/ddpm-cifar-structure/config.json").toURI()).getParent();
+    static Path dir(String name) throws URISyntaxException {
+        return Path.of(DdpmCifarStructureTest.class.getResource("/fixtures/" + name + "/config.json").toURI()).getParent();
     }
 
     @Test
@@ -48,12 +48,27 @@ class DdpmCifarStructureTest {
 
     @Test
     void reducedWidthMatchesPyTorch() throws Exception {
-        Path d = dir();
+        matchesPyTorch(dir("ddpm-cifar-structure"));
+    }
+
+    /** scale_shift resnets, mid attention without group norm, center_input_sample, mid_block_scale_factor √2. */
+    @Test
+    void scaleShiftVariantMatchesPyTorch() throws Exception {
+        Path d = dir("scale-shift");
+        UNet2DModel m = UNet2DModel.load(d);
+        assertFalse(((AttentionBlock) m.module("mid_block.attentions.0")).hasGroupNorm());
+        assertTrue(((AttentionBlock) m.module("down_blocks.1.attentions.0")).hasGroupNorm());
+        assertEquals(64, ((dev.tfmq.model.nn.Linear) m.module("mid_block.resnets.0.time_emb_proj")).outFeatures());
+        matchesPyTorch(d);
+    }
+
+    private static void matchesPyTorch(Path d) throws Exception {
         INDArray x = Npy.read(d.resolve("x.npy"));
         long[] t = Npy.read(d.resolve("t.npy")).toLongVector();
         UNet2DModel m = UNet2DModel.load(d);
         INDArray out = Nd4j.create(DataType.FLOAT, x.shape());
         m.forward(x, t, out);
+        assertTrue(out.amaxNumber().doubleValue() > 0.1);
         double err = out.sub(Npy.read(d.resolve("out.npy"))).amaxNumber().doubleValue();
         assertTrue(err < 1e-4, "float32 max abs error " + err);
         UNet2DModel m64 = UNet2DModel.load(d, DataType.DOUBLE);

@@ -1,0 +1,47 @@
+package dev.tfmq.harness.cli;
+
+import dev.tfmq.model.data.Datasets;
+import dev.tfmq.model.data.ImageDataset;
+import dev.tfmq.model.data.PixelRange;
+import dev.tfmq.model.data.PngGrid;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+
+/** {@code tfmq data grid}: look at a dataset the way samples are shown. */
+@Command(name = "data", description = "Inspect datasets.", subcommands = {DataCommand.Grid.class})
+public final class DataCommand implements Runnable {
+    @Override
+    public void run() {
+        picocli.CommandLine.usage(this, System.out);
+    }
+
+    @Command(name = "grid", description = "Write the first images of a dataset as a PNG grid.")
+    public static final class Grid implements Callable<Integer> {
+        @Option(names = "--data", required = true, description = "fashion-mnist:train, fashion-mnist:test or an image folder")
+        String data;
+
+        @Option(names = "--num", defaultValue = "64")
+        int num;
+
+        @Option(names = "--from", defaultValue = "0", description = "index of the first image")
+        int from;
+
+        @Option(names = "--out", required = true)
+        Path out;
+
+        @Override
+        public Integer call() throws Exception {
+            ImageDataset d = Datasets.open(data);
+            if (from < 0 || num < 1 || from + num > d.size()) {
+                throw new IllegalArgumentException("--from " + from + " --num " + num + " outside the " + d.size()
+                        + " images of " + data);
+            }
+            PngGrid.write(out, d.toFloat(from, num, PixelRange.ZERO_ONE), PixelRange.ZERO_ONE, (int) Math.ceil(Math.sqrt(num)));
+            System.out.printf("wrote %s: images %d..%d of %s%n", out, from, from + num - 1, data);
+            return 0;
+        }
+    }
+}

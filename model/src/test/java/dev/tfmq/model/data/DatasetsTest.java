@@ -1,0 +1,41 @@
+package dev.tfmq.model.data;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.factory.Nd4j;
+
+import java.io.FileNotFoundException;
+import java.io.IOException;
+import java.nio.file.Path;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+class DatasetsTest {
+    @TempDir
+    Path dir;
+
+    @Test
+    void opensImageFoldersAndNamesBadSpecs() throws IOException {
+        PngImages.write(dir, Nd4j.rand(DataType.FLOAT, 3, 1, 5, 7), PixelRange.ZERO_ONE, 0);
+        ImageDataset d = Datasets.open(dir.toString());
+        assertEquals(3, d.size());
+        assertEquals(5, d.height());
+        assertEquals(7, d.width());
+        String m = assertThrows(IllegalArgumentException.class, () -> Datasets.open("fashion-mnist:validation")).getMessage();
+        assertTrue(m.contains("train or test"), m);
+        m = assertThrows(FileNotFoundException.class, () -> Datasets.open(dir.resolve("nope").toString())).getMessage();
+        assertTrue(m.contains("nope"), m);
+    }
+
+    @Test
+    void opensFashionMnistWhenInstalled() throws IOException {
+        if (!java.nio.file.Files.isDirectory(IdxReader.FASHION_MNIST_DIR)) {
+            fail("install the Debian package dataset-fashion-mnist (.ci/run does)");
+        }
+        ImageDataset test = Datasets.open("fashion-mnist:test");
+        assertEquals(10_000, test.size());
+        assertEquals(28, test.height());
+        assertTrue(test.hasLabels());
+    }
+}
