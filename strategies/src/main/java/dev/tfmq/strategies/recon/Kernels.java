@@ -1,0 +1,196 @@
+package dev.tfmq.strategies.recon;
+
+import dev.tfmq.model.nn.Ops;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.api.ops.DynamicCustomOp;
+import org.nd4j.linalg.api.ops.impl.broadcast.BroadcastMulOp;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.ops.transforms.Transforms;
+
+/**
+ * Forward and backward kernels of the UNet's building blocks for reconstruction, on float32 or float64 arrays
+ * (float64 for the finite-difference checks). Each backward takes the forward's inputs (and cached intermediates)
+ * and the output gradient and returns the input and parameter gradients. Conventions follow PyTorch/diffusers:
+ * conv weights [O, I, kh, kw], linear weights [O, I], NCHW feature maps, channel-first attention tokens.
+ */
+public final class Kernels {
+    private Kernels() {}
+
+    // ---- convolution -------------------------------------------------------------------------------------
+
+    public static INDArray conv2d(INDArray x, INDArray w, INDArray b, int stride, int pad) {
+        long oh = (x.size(2) + 2L * pad - w.size(2)) / stride + 1;
+        long ow = (x.size(3) + 2L * pad - w.size(3)) / stride + 1;
+        INDArray out = Nd4j.create(x.dataType(), x.size(0), w.size(0), oh, ow);
+        Ops.conv2d(x, w, b, stride, pad, out);
+        return out;
+    }
+
+    /** {dx, dw, db} of a convolution (ND4J's conv2d_bp; db null when b is null). */
+    public static INDArray[] conv2dBackward(INDArray x, INDArray w, INDArray b, int stride, int pad, INDArray dy) {
+        INDArray dx = Nd4j.create(x.dataType(), x.shape());
+        INDArray dw = Nd4j.create(w.dataType(), w.shape());
+        INDArray db = b == null ? null : Nd4j.create(b.dataType(), b.shape());
+        int kh = (int) w.size(2);
+        int kw = (int) w.size(3);
+        DynamicCustomOp.DynamicCustomOpsBuilder op = DynamicCustomOp.builder("conv2d_bp")
+                .addIntegerArguments(kh, kw, stride, stride, pad, pad, 1, 1, 0, 0, 1);
+        if (b != null) op.addInputs(x, w, b, dy).addOutputs(dx, dw, db);
+        else op.addInputs(x, w, dy).addOutputs(dx, dw);
+        Nd4j.exec(op.build());
+        return new INDArray[] {dx, dw, db};
+    }
+
+    // ---- linear --------------------------------------------------------------------------------------------
+
+    /** Rows: [N, in] → [N, out]. */
+    public static INDArray linearRows(INDArray x, INDArray w, INDArray b) {
+        INDArray y = Nd4j.create(x.dataType(), x.size(0), w.size(0));
+        Nd4j.gemm(x, w, y, false, true, 1.0, 0.0);
+        if (b != null) y.addiRowVector(b);
+        return y;
+    }
+
+    /** {dx, dw, db} for rows. */
+    public static INDArray[] linearRowsBackward(INDArray x, INDArray w, INDArray b, INDArray dy) {
+        INDArray dx = Nd4j.create(x.dataType(), x.shape());
+        Nd4j.gemm(dy, w, dx, false, false, 1.0, 0.0);
+        INDArray dw = Nd4j.create(w.dataType(), w.shape());
+        Nd4j.gemm(dy, x, dw, true, false, 1.0, 0.0);
+        return new INDArray[] {dx, dw, b == null ? null : dy.sum(0)};
+    }
+
+    /** Channel-first: [B, in, T] → [B, out, T]. */
+    public static INDArray linearChannels(INDArray x, INDArray w, INDArray b) {
+        long bs = x.size(0);
+        INDArray y = Nd4j.create(x.dataType(), bs, w.size(0), x.size(2));
+        Ops.matmul(repeat(w, bs), x, false, false, 1.0, y);
+        if (b != null) Ops.addChannelVector(y, b);
+        return y;
+    }
+
+    public static INDArray[] linearChannelsBackward(INDArray x, INDArray w, INDArray b, INDArray dy) {
+        long bs = x.size(0);
+        INDArray dx = Nd4j.create(x.dataType(), x.shape());
+        Ops.matmul(repeat(w, bs), dy, true, false, 1.0, dx);
+        // dW = Σ_b dy[b] · x[b]ᵀ: fold the batch into the token axis
+        INDArray dyf = dy.permute(1, 0, 2).dup('c').reshape(w.size(0), bs * x.size(2));
+        INDArray xf = x.permute(1, 0, 2).dup('c').reshape(w.size(1), bs * x.size(2));
+        INDArray dw = Nd4j.create(w.dataType(), w.shape());
+        Nd4j.gemm(dyf, xf, dw, false, true, 1.0, 0.0);
+        return new INDArray[] {dx, dw, b == null ? null : dy.sum(0, 2)};
+    }
+
+    private static INDArray repeat(INDArray w, long n) {
+        INDArray r = Nd4j.create(w.dataType(), n, w.size(0), w.size(1));
+        for (long i = 0; i < n; i++) r.slice(i).assign(w);
+        return r;
+    }
+
+    // ---- group norm ----------------------------------------------------------------------------------------
+
+    /** Normalised x̂ and 1/σ per (sample, group), kept for the backward pass. */
+    public record NormCache(INDArray xhat, INDArray invStd) {}
+
+    /** y = γ·x̂ + β over [B, C, …] with {@code groups} groups; returns {y} and fills the cache. */
+    public static INDArray groupNorm(INDArray x, INDArray gamma, INDArray beta, int groups, double eps, NormCache[] cache) {
+        long b = x.size(0);
+        long c = x.size(1);
+        INDArray g = x.dup('c').reshape('c', b * groups, x.length() / (b * groups));
+        INDArray mean = g.mean(1);
+        INDArray var = g.var(false, 1);
+        INDArray inv = Transforms.pow(var.addi(eps), -0.5, false);
+        INDArray xhat = g.subiColumnVector(mean.reshape(b * groups, 1)).muliColumnVector(inv.reshape(b * groups, 1));
+        INDArray xh = xhat.reshape('c', x.shape());
+        cache[0] = new NormCache(xh, inv);
+        INDArray y = xh.dup('c');
+        INDArray y3 = y.reshape('c', b, c, x.length() / (b * c));
+        Nd4j.getExecutioner().exec(new BroadcastMulOp(y3, gamma, y3, 1));
+        Ops.addChannelVector(y3, beta);
+        return y;
+    }
+
+    /** {dx, dγ, dβ}. */
+    public static INDArray[] groupNormBackward(NormCache cache, INDArray gamma, int groups, INDArray dy) {
+        INDArray xh = cache.xhat();
+        long b = xh.size(0);
+        long c = xh.size(1);
+        long per = xh.length() / (b * c);
+        INDArray dy3 = dy.reshape('c', b, c, per);
+        INDArray xh3 = xh.reshape('c', b, c, per);
+        INDArray dgamma = dy3.mul(xh3).sum(0, 2);
+        INDArray dbeta = dy3.sum(0, 2);
+        INDArray dxh = dy3.dup('c');
+        Nd4j.getExecutioner().exec(new BroadcastMulOp(dxh, gamma, dxh, 1));
+        long m = xh.length() / (b * groups);
+        INDArray g = dxh.reshape('c', b * groups, m);
+        INDArray xg = xh.reshape('c', b * groups, m);
+        INDArray meanD = g.mean(1).reshape(b * groups, 1);
+        INDArray meanDX = g.mul(xg).mean(1).reshape(b * groups, 1);
+        INDArray dx = g.sub(meanD.broadcast(b * groups, m)).subi(xg.mulColumnVector(meanDX))
+                .muliColumnVector(cache.invStd().reshape(b * groups, 1));
+        return new INDArray[] {dx.reshape('c', xh.shape()), dgamma, dbeta};
+    }
+
+    // ---- SiLU ---------------------------------------------------------------------------------------------
+
+    public static INDArray silu(INDArray x) {
+        INDArray y = Nd4j.create(x.dataType(), x.shape());
+        Ops.silu(x, y);
+        return y;
+    }
+
+    /** d/dx [x·σ(x)] = σ(x)·(1 + x·(1 − σ(x))). */
+    public static INDArray siluBackward(INDArray x, INDArray dy) {
+        INDArray s = Transforms.sigmoid(x, true);
+        INDArray d = s.rsub(1.0).muli(x).addi(1.0).muli(s);
+        return d.muli(dy);
+    }
+
+    // ---- attention core ------------------------------------------------------------------------------------
+
+    /** softmax(qᵀk·scale) applied to v per head: q, k, v [n·heads, d, T] → o [n·heads, d, T]; probs kept. */
+    public static INDArray attention(INDArray q, INDArray k, INDArray v, double scale, INDArray[] probs) {
+        long nh = q.size(0);
+        long t = q.size(2);
+        INDArray s = Nd4j.create(q.dataType(), nh, t, t);
+        Ops.matmul(q, k, true, false, scale, s);
+        Ops.softmaxLastDim(s);
+        probs[0] = s;
+        INDArray o = Nd4j.create(q.dataType(), q.shape());
+        Ops.matmul(v, s, false, true, 1.0, o);
+        return o;
+    }
+
+    /** {dq, dk, dv}. */
+    public static INDArray[] attentionBackward(INDArray q, INDArray k, INDArray v, INDArray p, double scale, INDArray dO) {
+        long nh = q.size(0);
+        long t = q.size(2);
+        INDArray dv = Nd4j.create(q.dataType(), v.shape());
+        Ops.matmul(dO, p, false, false, 1.0, dv);
+        INDArray dp = Nd4j.create(q.dataType(), nh, t, t);
+        Ops.matmul(dO, v, true, false, 1.0, dp);
+        // softmax backward per row: dS = P ⊙ (dP − Σ_j dP·P)
+        INDArray rowDot = dp.mul(p).sum(true, 2);
+        INDArray ds = dp.subi(rowDot.broadcast(dp.shape())).muli(p);
+        INDArray dq = Nd4j.create(q.dataType(), q.shape());
+        Ops.matmul(k, ds, false, true, scale, dq);
+        INDArray dk = Nd4j.create(q.dataType(), k.shape());
+        Ops.matmul(q, ds, false, false, scale, dk);
+        return new INDArray[] {dq, dk, dv};
+    }
+
+    // ---- nearest upsampling ---------------------------------------------------------------------------------
+
+    public static INDArray upsample2x(INDArray x) {
+        INDArray y = Nd4j.create(x.dataType(), x.size(0), x.size(1), 2 * x.size(2), 2 * x.size(3));
+        Ops.upsampleNearest2x(x, y);
+        return y;
+    }
+
+    /** Each input pixel receives the sum of the gradients of its 2×2 copies. */
+    public static INDArray upsample2xBackward(INDArray dy) {
+        long b = dy.size(0), c = dy.size(1), h = dy.size(2) / 2, w = dy.size(3) / 2;
+        return dy.dup('c').reshape('c', b, c, h, 2, w, 2).sum(3, 5);
+    }
+}

@@ -1,0 +1,123 @@
+package dev.tfmq.strategies.recon;
+
+import dev.tfmq.model.nn.Conv2d;
+import dev.tfmq.model.nn.GroupNorm;
+import dev.tfmq.model.nn.Linear;
+import dev.tfmq.model.unet.UNet2DModel;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * ResnetBlock2D as a reconstruction graph: norm1 → SiLU → conv1 → + temporal feature → norm2 → SiLU → conv2,
+ * plus the (FP) shortcut, divided by the output scale. The temporal feature is either a cached input (the emb layer
+ * is frozen: TIAR/Freeze) or computed here from cached SiLU(temb) by a learned time_emb_proj (Q-Diffusion, where
+ * the emb layer is reconstructed inside its block).
+ */
+final class ResnetGraph extends BlockGraph {
+    private final DataType type;
+    private final INDArray g1, be1, g2, be2, b1, b2, bp, bs;
+    private final int groups1, groups2;
+    private final double eps1, eps2, outputScale;
+    private final WeightSlot w1, w2, wp, ws;
+    private final boolean learnedEmb;
+    private INDArray x, a1, h1n, tembAct, n2pre;
+    private final Kernels.NormCache[] c1 = new Kernels.NormCache[1], c2 = new Kernels.NormCache[1];
+
+    ResnetGraph(UNet2DModel model, String path, Map<String, WeightSlot> slots, boolean learnedEmb, DataType type) {
+        if (!model.config().resnetTimeScaleShift().equals("default")) {
+            throw new IllegalArgumentException(path + ": block reconstruction supports resnet_time_scale_shift 'default' only, the model uses '"
+                    + model.config().resnetTimeScaleShift() + "'");
+        }
+        this.type = type;
+        GroupNorm n1 = (GroupNorm) model.module(path + ".norm1");
+        GroupNorm n2 = (GroupNorm) model.module(path + ".norm2");
+        g1 = p(n1, path + ".norm1.weight");
+        be1 = p(n1, path + ".norm1.bias");
+        g2 = p(n2, path + ".norm2.weight");
+        be2 = p(n2, path + ".norm2.bias");
+        groups1 = n1.groups();
+        groups2 = n2.groups();
+        eps1 = n1.eps();
+        eps2 = n2.eps();
+        Conv2d conv1 = (Conv2d) model.module(path + ".conv1");
+        Conv2d conv2 = (Conv2d) model.module(path + ".conv2");
+        Linear proj = (Linear) model.module(path + ".time_emb_proj");
+        b1 = conv1.bias().castTo(type);
+        b2 = conv2.bias().castTo(type);
+        bp = proj.bias().castTo(type);
+        w1 = slot(slots, conv1.path(), conv1.weight());
+        w2 = slot(slots, conv2.path(), conv2.weight());
+        wp = slot(slots, proj.path(), proj.weight());
+        this.learnedEmb = learnedEmb;
+        boolean hasShortcut = model.modules().containsKey(path + ".conv_shortcut");
+        if (hasShortcut) {
+            Conv2d sc = (Conv2d) model.module(path + ".conv_shortcut");
+            ws = slot(slots, sc.path(), sc.weight());
+            bs = sc.bias().castTo(type);
+        } else {
+            ws = null;
+            bs = null;
+        }
+        outputScale = path.startsWith("mid_block.") ? model.config().midBlockScaleFactor() : 1.0;
+    }
+
+    private INDArray p(GroupNorm n, String key) { return n.parameters().get(key).castTo(type).dup('c'); }
+
+    private WeightSlot slot(Map<String, WeightSlot> slots, String path, INDArray current) {
+        WeightSlot s = slots.get(path);
+        return s != null ? s : WeightSlot.fixed(current, type);
+    }
+
+    /** inputs: {x [B, Cin, H, W], temporal [B, C] (frozen emb) or SiLU(temb) [B, 4·C0] (learned emb)}. */
+    @Override
+    INDArray forward(INDArray[] in) {
+        x = in[0];
+        INDArray t1 = Kernels.groupNorm(x, g1, be1, groups1, eps1, c1);
+        a1 = Kernels.silu(t1);
+        INDArray h1 = Kernels.conv2d(a1, w1.weight(type), b1, 1, 1);
+        INDArray emb;
+        if (learnedEmb) {
+            tembAct = in[1];
+            emb = Kernels.linearRows(tembAct, wp.weight(type), bp);
+        } else {
+            emb = in[1];
+        }
+        long b = h1.size(0), c = h1.size(1);
+        h1.reshape('c', b * c, h1.size(2) * h1.size(3)).addiColumnVector(emb.dup('c').reshape('c', b * c, 1));
+        n2pre = Kernels.groupNorm(h1, g2, be2, groups2, eps2, c2);
+        h1n = Kernels.silu(n2pre);
+        INDArray out = Kernels.conv2d(h1n, w2.weight(type), b2, 1, 1);
+        out.addi(ws != null ? Kernels.conv2d(x, ws.weight(type), bs, 1, 0) : x);
+        if (outputScale != 1.0) out.divi(outputScale);
+        return out;
+    }
+
+    @Override
+    void backward(INDArray dOut) {
+        INDArray d = outputScale != 1.0 ? dOut.div(outputScale) : dOut;
+        if (ws != null && ws.learner() != null) ws.backward(Kernels.conv2dBackward(x, ws.current(), bs, 1, 0, d)[1]);
+        INDArray[] g2b = Kernels.conv2dBackward(h1n, w2.current(), b2, 1, 1, d);
+        w2.backward(g2b[1]);
+        if (w1.learner() == null && !(learnedEmb && wp.learner() != null)) return;
+        INDArray dn2 = Kernels.siluBackward(n2pre, g2b[0]);
+        INDArray dh1 = Kernels.groupNormBackward(c2[0], g2, groups2, dn2)[0];
+        if (learnedEmb && wp.learner() != null) {
+            INDArray demb = dh1.sum(2, 3);
+            wp.backward(Kernels.linearRowsBackward(tembAct, wp.current(), bp, demb)[1]);
+        }
+        if (w1.learner() != null) w1.backward(Kernels.conv2dBackward(a1, w1.current(), b1, 1, 1, dh1)[1]);
+    }
+
+    @Override
+    List<AdaRoundQuantizer> learnables() {
+        List<AdaRoundQuantizer> l = new ArrayList<>();
+        for (WeightSlot s : new WeightSlot[] {w1, learnedEmb ? wp : null, w2, ws}) {
+            if (s != null && s.learner() != null) l.add(s.learner());
+        }
+        return l;
+    }
+}
