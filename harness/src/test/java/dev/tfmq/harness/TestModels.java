@@ -229,7 +229,7 @@ public final class TestModels {
     /** A small run config: extra overrides as key=value. */
     public static RunConfig config(Path dir, String... sets) {
         List<String> all = new ArrayList<>(List.of("run.samples=40", "run.batch-size=8", "model.steps=6", "monitor.probe-samples=3",
-                "dashboard.enabled=false", "metrics.every-batches=2", "metrics.bootstrap-replicates=8", "metrics.reservoir=64",
+                "dashboard.enabled=false", "metrics.every-batches=2", "metrics.bootstrap-replicates=8", "metrics.spatial-bootstrap-replicates=4", "metrics.reservoir=64",
                 "metrics.kid-subset-size=16", "metrics.kid-subsets=4", "run.checkpoint-every-batches=1",
                 "quantization.cache-dir=\"" + dir.resolve("cache") + "\"", "quantization.recipe=test-round"));
         all.addAll(List.of(sets));

@@ -30,7 +30,7 @@ public record RunConfig(Run run, Model model, Quantization quantization, Monitor
     public record Selection(String mode, String metric) {}
 
     public record Metrics(String features, String referenceDataset, int referenceCount, int everyBatches,
-                          int bootstrapReplicates, double confidence, int reservoir, int kidSubsetSize, int kidSubsets) {}
+                          int bootstrapReplicates, int spatialBootstrapReplicates, double confidence, int reservoir, int kidSubsetSize, int kidSubsets) {}
 
     public record Workers(int nd4jThreads) {}
 
@@ -92,7 +92,8 @@ public record RunConfig(Run run, Model model, Quantization quantization, Monitor
         Settings me = s.at("metrics");
         Metrics metrics = new Metrics(me.string("features"), me.string("reference.dataset"),
                 me.intIn("reference.count", 2, 10_000_000), me.intIn("every-batches", 1, 1_000_000),
-                me.intIn("bootstrap-replicates", 2, 10_000), me.doubleIn("confidence", 0.5, 0.999),
+                me.intIn("bootstrap-replicates", 2, 10_000), me.intIn("spatial-bootstrap-replicates", 2, 10_000),
+                me.doubleIn("confidence", 0.5, 0.999),
                 me.intIn("reservoir", 2, 1_000_000), me.intIn("kid-subset-size", 2, 100_000),
                 me.intIn("kid-subsets", 1, 10_000));
 

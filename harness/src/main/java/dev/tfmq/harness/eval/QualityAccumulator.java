@@ -35,7 +35,8 @@ public final class QualityAccumulator {
     /** What the generated samples are compared with. spatial and kidFeatures may be null. */
     public record Reference(String source, Gaussian pooled, Gaussian spatial, INDArray kidFeatures) {}
 
-    public record Options(int replicates, long seed, double confidence, int reservoir, int kidSubsetSize, int kidSubsets) {}
+    public record Options(int replicates, int spatialReplicates, long seed, double confidence, int reservoir, int kidSubsetSize,
+                          int kidSubsets) {}
 
     private static final int MAGIC = 0x54514143; // "TQAC"
 
@@ -55,8 +56,8 @@ public final class QualityAccumulator {
         this.reference = reference;
         fp = new PoissonBootstrapStatistics(pooledDim, options.replicates(), options.seed());
         q = new PoissonBootstrapStatistics(pooledDim, options.replicates(), options.seed());
-        fpSpatial = spatialDim > 0 ? new PoissonBootstrapStatistics(spatialDim, options.replicates(), options.seed()) : null;
-        qSpatial = spatialDim > 0 ? new PoissonBootstrapStatistics(spatialDim, options.replicates(), options.seed()) : null;
+        fpSpatial = spatialDim > 0 ? new PoissonBootstrapStatistics(spatialDim, options.spatialReplicates(), options.seed()) : null;
+        qSpatial = spatialDim > 0 ? new PoissonBootstrapStatistics(spatialDim, options.spatialReplicates(), options.seed()) : null;
         fpReservoir = new HashReservoir(pooledDim, options.reservoir(), options.seed());
         qReservoir = new HashReservoir(pooledDim, options.reservoir(), options.seed());
     }
@@ -161,6 +162,7 @@ public final class QualityAccumulator {
             out.writeInt(pooledDim);
             out.writeInt(spatialDim);
             out.writeInt(options.replicates());
+            out.writeInt(options.spatialReplicates());
             out.writeLong(options.seed());
             out.writeLong(count);
             writeBoot(out, fp);
@@ -185,9 +187,9 @@ public final class QualityAccumulator {
     public static QualityAccumulator fromBytes(byte[] data, Options options, Reference reference) {
         try (DataInputStream in = new DataInputStream(new ByteArrayInputStream(data))) {
             if (in.readInt() != MAGIC) throw new IllegalArgumentException("not a tfmq quality checkpoint");
-            int pd = in.readInt(), sd = in.readInt(), reps = in.readInt();
+            int pd = in.readInt(), sd = in.readInt(), reps = in.readInt(), sreps = in.readInt();
             long seed = in.readLong();
-            if (reps != options.replicates() || seed != options.seed()) {
+            if (reps != options.replicates() || sreps != options.spatialReplicates() || seed != options.seed()) {
                 throw new IllegalArgumentException("checkpoint has " + reps + " bootstrap replicates and seed " + seed
                         + " but the config asks for " + options.replicates() + " and " + options.seed());
             }

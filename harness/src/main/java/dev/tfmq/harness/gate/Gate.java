@@ -43,10 +43,11 @@ public final class Gate {
         for (RunConfig.GateRule r : gate.rules()) {
             GateMetrics.Spec spec = GateMetrics.spec(r.metric());
             JsonNode v = require(candidate, spec.pointer(), "candidate", r.metric());
-            double value = v.path("value").asDouble(Double.NaN);
+            // an estimate object {value, low, high, n}, or a plain number (disturbance means: no interval)
+            double value = v.isNumber() ? v.asDouble() : v.isTextual() ? parse(v.asText()) : v.path("value").asDouble(Double.NaN);
             double low = v.has("low") ? v.path("low").asDouble() : value;
             double high = v.has("high") ? v.path("high").asDouble() : value;
-            long n = v.path("n").asLong(-1);
+            long n = v.has("n") ? v.path("n").asLong(-1) : candidate.at("/run/samples_per_side").asLong(-1);
             double reference;
             switch (r.compare()) {
                 case "absolute" -> reference = Double.NaN;
@@ -81,6 +82,14 @@ public final class Gate {
             out.add(new RuleResult(r.describe(), r.metric(), value, low, high, n, reference, limit, passed, reason));
         }
         return new Verdict(all, gate.decide(), out);
+    }
+
+    private static double parse(String s) {
+        try {
+            return Double.parseDouble(s);
+        } catch (NumberFormatException e) {
+            return Double.NaN;
+        }
     }
 
     private static JsonNode require(JsonNode summary, String pointer, String which, String metric) {

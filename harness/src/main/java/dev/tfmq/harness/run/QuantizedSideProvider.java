@@ -25,8 +25,13 @@ public interface QuantizedSideProvider {
      */
     Prepared prepare(Request request) throws IOException;
 
+    /**
+     * @param schedulerFile the scheduler_config.json the run samples with; {@code sampler}/{@code eta}/{@code steps}
+     *                      the run's sampler, which calibration must target
+     */
     record Request(Path modelDir, String recipeName, Config recipe, int weightBits, int activationBits,
-                   SchedulerConfig scheduler, TimestepSchedule schedule, long seed, Path artifactDir) {}
+                   SchedulerConfig scheduler, Path schedulerFile, String sampler, double eta, int steps,
+                   TimestepSchedule schedule, long seed, Path artifactDir, java.io.PrintStream log) {}
 
     /**
      * @param cacheHit   the artifact was loaded, not calibrated

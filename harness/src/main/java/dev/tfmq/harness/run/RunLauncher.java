@@ -79,6 +79,7 @@ public final class RunLauncher {
         // ---- model, scheduler, quantized side
         Path modelDir = null;
         SchedulerConfig sc;
+        Path schedulerFile = null;
         long[] shape;
         String modelHash;
         Supplier<DenoiserSide> fp;
@@ -93,7 +94,8 @@ public final class RunLauncher {
             provenance.put("model", "supplied by caller: " + modelHash);
         } else {
             modelDir = ModelLocator.resolve(cfg.model().path());
-            sc = SchedulerConfig.read(schedulerConfigFile(modelDir));
+            schedulerFile = schedulerConfigFile(modelDir);
+            sc = SchedulerConfig.read(schedulerFile);
             UNet2DConfig uc = UNet2DConfig.read(modelDir.resolve("config.json"));
             int size = uc.sampleSize() == null ? 32 : uc.sampleSize();
             shape = new long[] {uc.inChannels(), size, size};
@@ -116,8 +118,9 @@ public final class RunLauncher {
             long t0 = System.nanoTime();
             log.println("tfmq: preparing the quantized model (" + cfg.quantization().recipe() + " " + cfg.quantization().bits() + ")...");
             QuantizedSideProvider.Prepared p = provider.prepare(new QuantizedSideProvider.Request(modelDir, cfg.quantization().recipe(),
-                    recipe, cfg.quantization().weightBits(), cfg.quantization().activationBits(), sc, schedule, cfg.run().seed(),
-                    cacheDir.resolve("artifacts").resolve(artifactKey)));
+                    recipe, cfg.quantization().weightBits(), cfg.quantization().activationBits(), sc, schedulerFile,
+                    cfg.model().scheduler(), cfg.model().eta(), cfg.model().steps(), schedule, cfg.run().seed(),
+                    cacheDir.resolve("artifacts").resolve(artifactKey), log));
             quantized = p.factory();
             cacheHit = p.cacheHit();
             Map<String, Object> qp = new LinkedHashMap<>(p.provenance());
@@ -159,7 +162,8 @@ public final class RunLauncher {
         String fingerprintInput = kernels + "|" + modelHash + "|" + artifactKey + "|" + featurizerKey + "|" + reference.source() + "|" + numbersConfig();
         String fingerprint = Hashing.sha256(fingerprintInput).substring(0, 24);
         if (System.getenv("TFMQ_DEBUG") != null) log.println("tfmq: fingerprint input " + fingerprintInput);
-        QualityAccumulator.Options options = new QualityAccumulator.Options(cfg.metrics().bootstrapReplicates(), cfg.run().seed(),
+        QualityAccumulator.Options options = new QualityAccumulator.Options(cfg.metrics().bootstrapReplicates(),
+                cfg.metrics().spatialBootstrapReplicates(), cfg.run().seed(),
                 cfg.metrics().confidence(), cfg.metrics().reservoir(), cfg.metrics().kidSubsetSize(), cfg.metrics().kidSubsets());
         RunState state;
         if (checkpoint.isPresent()) {
