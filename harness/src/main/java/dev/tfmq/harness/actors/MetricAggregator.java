@@ -87,8 +87,8 @@ public final class MetricAggregator {
                     int done = state.committedBatches();
                     boolean last = done == totalBatches;
                     dir.journal("batch", Map.of("index", i, "samples", f.batch().size(), "committed_samples", state.samples()));
-                    if (done % evaluateEvery == 0 || last) {
-                        QualitySnapshot q = state.evaluate();
+                    if (done % evaluateEvery == 0 && !last) {
+                        QualitySnapshot q = state.evaluate(false);
                         publisher.tell(new Publisher.QualityUpdate(q));
                     }
                     if (done % checkpointEvery == 0 || last) {
@@ -113,7 +113,8 @@ public final class MetricAggregator {
             }
 
             void finish() {
-                QualitySnapshot q = state.evaluate();
+                QualitySnapshot q = state.evaluate(true);
+                publisher.tell(new Publisher.QualityUpdate(q));
                 dir.writeCheckpoint(state.checkpoint());
                 dir.writeText("disturbance.csv", state.disturbance().toCsv());
                 double secs = (System.nanoTime() - start) / 1e9;

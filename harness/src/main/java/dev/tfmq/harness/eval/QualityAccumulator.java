@@ -85,6 +85,15 @@ public final class QualityAccumulator {
 
     /** All metrics now, with intervals. Needs at least 2 samples. */
     public QualitySnapshot evaluate() {
+        return evaluate(true);
+    }
+
+    /**
+     * All metrics now. {@code full = false} is the cheap periodic view for the live charts: FID with its interval,
+     * sFID as a point estimate (its replicate Fréchet distances on the large spatial features are left to the final
+     * evaluation), KID on at most 10 subsets.
+     */
+    public QualitySnapshot evaluate(boolean full) {
         if (count < 2) throw new IllegalStateException("metrics need at least 2 samples, have " + count);
         double conf = options.confidence();
         List<String> warnings = new ArrayList<>();
@@ -94,17 +103,18 @@ public final class QualityAccumulator {
             f.put("fid", fid(fp, reference.pooled(), "fp fid", warnings));
             qq.put("fid", fid(q, reference.pooled(), "quantized fid", warnings));
             if (fpSpatial != null && reference.spatial() != null) {
-                f.put("sfid", fid(fpSpatial, reference.spatial(), "fp sfid", warnings));
-                qq.put("sfid", fid(qSpatial, reference.spatial(), "quantized sfid", warnings));
+                f.put("sfid", full ? fid(fpSpatial, reference.spatial(), "fp sfid", warnings) : point(fpSpatial, reference.spatial()));
+                qq.put("sfid", full ? fid(qSpatial, reference.spatial(), "quantized sfid", warnings) : point(qSpatial, reference.spatial()));
             }
             if (reference.kidFeatures() != null) {
-                f.put("kid", kid(reference.kidFeatures(), fpReservoir));
-                qq.put("kid", kid(reference.kidFeatures(), qReservoir));
+                int subsets = full ? options.kidSubsets() : Math.min(10, options.kidSubsets());
+                f.put("kid", kid(reference.kidFeatures(), fpReservoir, subsets));
+                qq.put("kid", kid(reference.kidFeatures(), qReservoir, subsets));
             }
         }
         Interval pair = fp.fid(q, conf);
         both.put("fid", Estimate.of(pair, "poisson-bootstrap-paired"));
-        if (fpSpatial != null) both.put("sfid", Estimate.of(fpSpatial.fid(qSpatial, conf), "poisson-bootstrap-paired"));
+        if (fpSpatial != null && full) both.put("sfid", Estimate.of(fpSpatial.fid(qSpatial, conf), "poisson-bootstrap-paired"));
         PairedImageMetrics.PerSample per = new PairedImageMetrics.PerSample(mse.toArray(), psnr.toArray(), ssim.toArray(), 1.0);
         PairedImageMetrics.Summary s = PairedImageMetrics.summarize(per, options.replicates() * 4, conf, options.seed());
         paired.put("mse", Estimate.of(s.mse(), "bootstrap"));
@@ -119,9 +129,14 @@ public final class QualityAccumulator {
         return Estimate.of(stats.fid(ref, options.confidence()), "poisson-bootstrap");
     }
 
-    private Estimate kid(INDArray real, HashReservoir fake) {
+    private Estimate point(PoissonBootstrapStatistics stats, Gaussian ref) {
+        double v = FrechetDistance.compute(Gaussian.of(stats.all()), ref).value();
+        return new Estimate(v, v, v, options.confidence(), stats.all().count(), "point-estimate (interval in the final evaluation)");
+    }
+
+    private Estimate kid(INDArray real, HashReservoir fake, int subsets) {
         KernelInceptionDistance.Result r = KernelInceptionDistance.compute(real, fake.features(),
-                options.kidSubsetSize(), options.kidSubsets(), options.seed());
+                options.kidSubsetSize(), subsets, options.seed());
         double z = normalQuantile(0.5 + options.confidence() / 2);
         return new Estimate(r.mean(), r.mean() - z * r.std(), r.mean() + z * r.std(), options.confidence(), count,
                 "kid-subset-spread(" + r.subsets() + "x" + r.subsetSize() + ")");

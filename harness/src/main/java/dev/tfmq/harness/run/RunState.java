@@ -68,10 +68,11 @@ public final class RunState {
         samples += batch.size();
     }
 
-    /** Computes the metrics now and appends them to the history. */
-    public QualitySnapshot evaluate() {
-        QualitySnapshot s = quality.evaluate();
-        if (history.isEmpty() || history.get(history.size() - 1).n() != s.n()) history.add(s);
+    /** Computes the metrics now (all intervals when {@code full}) and appends them to the history. */
+    public QualitySnapshot evaluate(boolean full) {
+        QualitySnapshot s = quality.evaluate(full);
+        if (!history.isEmpty() && history.get(history.size() - 1).n() == s.n()) history.set(history.size() - 1, s);
+        else history.add(s);
         return s;
     }
 
