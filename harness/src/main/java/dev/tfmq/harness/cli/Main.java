@@ -6,7 +6,8 @@ import picocli.CommandLine.Command;
 /** Entry point of the {@code tfmq} command line. */
 @Command(name = "tfmq", mixinStandardHelpOptions = true, version = "tfmq 0.1.0",
         description = "Quantize diffusion models without breaking their sense of time, and prove it live.",
-        subcommands = {ModelCommand.class, SampleCommand.class, DataCommand.class, FidCommand.class, StatsCommand.class, BenchCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {ModelCommand.class, SampleCommand.class, DataCommand.class, FidCommand.class, StatsCommand.class, BenchCommand.class,
+                RunCommand.class, QuickstartCommand.class, GateCommand.class, PipelineBenchCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
     static {
         // ND4J logs its backend banner at INFO; keep the terminal for our own output unless asked.

@@ -1,0 +1,119 @@
+package dev.tfmq.harness.actors;
+
+import dev.tfmq.harness.eval.SelectionTable;
+import dev.tfmq.harness.pipeline.TrajectoryStepper;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.ChildFailed;
+import org.apache.pekko.actor.typed.DispatcherSelector;
+import org.apache.pekko.actor.typed.Terminated;
+import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+
+import java.util.HashSet;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * Runs one evaluation: spawns the pipeline (source, conductor, FP and quantized workers on dedicated threads,
+ * monitor, selector, feature worker, aggregator, publisher), has the selector decide the strategy table from both
+ * models' temporal features, has the quantized worker apply it, starts sampling, and completes {@code result} when
+ * the aggregator has committed the last batch — or with the error when any child fails.
+ */
+public final class RunCoordinator {
+    public sealed interface Command extends CborMessage
+            permits SelectionDecided, SelectionApplied, SamplingFinished, AggregationDone {}
+
+    public record SelectionDecided(SelectionTable table) implements Command {}
+
+    public record SelectionApplied(String side) implements Command {}
+
+    public record SamplingFinished() implements Command {}
+
+    public record AggregationDone(MetricAggregator.Result result) implements Command {}
+
+    private RunCoordinator() {}
+
+    public static Behavior<Command> create(RunPlan plan, CompletableFuture<MetricAggregator.Result> result) {
+        return Behaviors.setup(ctx -> new Object() {
+            final ActorRef<Publisher.Command> publisher = watch(ctx, ctx.spawn(Publisher.create(plan.sinks()), "publisher"));
+            final long[] ts = plan.schedule().timesteps();
+            final ActorRef<StrategySelector.Command> selector = watch(ctx, ctx.spawn(StrategySelector.create(plan.selectionMode(),
+                    plan.selectionMetric(), ts, ctx.getSelf(), publisher), "selector"));
+            final ActorRef<MetricAggregator.Command> aggregator = watch(ctx, ctx.spawn(MetricAggregator.create(plan.state(), plan.dir(),
+                    plan.totalBatches(), plan.checkpointEvery(), plan.evaluateEvery(), plan.samples(), plan.nd4jThreads(), publisher, ctx.getSelf()),
+                    "aggregator", DispatcherSelector.fromConfig("tfmq-dispatchers.metrics")));
+            final ActorRef<DisturbanceMonitor.Command> monitor = watch(ctx, ctx.spawn(DisturbanceMonitor.create(ts,
+                    plan.selectionMetric(), selector, aggregator), "monitor"));
+            final ActorRef<DenoisingWorker.Command> fp = watch(ctx, ctx.spawn(DenoisingWorker.create("fp", plan.fpModel(),
+                    m -> new TrajectoryStepper(m, plan.scheduler().get(), plan.schedule(), plan.noise(), plan.sampleShape()),
+                    plan.nd4jThreads(), plan.probeSamples(), monitor), "fp-worker", DispatcherSelector.fromConfig("tfmq-dispatchers.fp-worker")));
+            final ActorRef<DenoisingWorker.Command> q = watch(ctx, ctx.spawn(DenoisingWorker.create("quantized", plan.quantizedModel(),
+                    m -> new TrajectoryStepper(m, plan.scheduler().get(), plan.schedule(), plan.noise(), plan.sampleShape()),
+                    plan.nd4jThreads(), plan.probeSamples(), monitor), "quantized-worker",
+                    DispatcherSelector.fromConfig("tfmq-dispatchers.quantized-worker")));
+            final ActorRef<FeatureWorker.Command> features = watch(ctx, ctx.spawn(FeatureWorker.create(plan.featurizer(), plan.dir(),
+                    plan.gridsKept(), plan.nd4jThreads(), aggregator, publisher), "features", DispatcherSelector.fromConfig("tfmq-dispatchers.metrics")));
+            final ActorRef<BatchSource.Command> source = watch(ctx, ctx.spawn(BatchSource.create(plan.state().committedBatches(),
+                    plan.samples(), plan.batchSize()), "source"));
+            final ActorRef<BatchConductor.Command> conductor = watch(ctx, ctx.spawn(BatchConductor.create(ts.length,
+                    plan.maxUncommitted(), source, fp, q, features, ctx.getSelf()), "conductor"));
+            final Set<String> applied = new HashSet<>();
+            SelectionTable table;
+            boolean done;
+
+            Behavior<Command> start() {
+                publisher.tell(new Publisher.Status("selecting", "measuring temporal features of every strategy at "
+                        + plan.schedule().distinctTimesteps().length + " time-steps"));
+                long[] distinct = plan.schedule().distinctTimesteps();
+                fp.tell(new DenoisingWorker.ProbeTemporal(distinct, monitor));
+                q.tell(new DenoisingWorker.ProbeTemporal(distinct, monitor));
+                return Behaviors.receive(Command.class)
+                        .onMessage(SelectionDecided.class, s -> {
+                            SelectionTable previous = plan.state().selection();
+                            if (previous != null && !previous.equals(s.table())) {
+                                throw new IllegalStateException("the strategy selection differs from the checkpoint's: "
+                                        + s.table().perMember() + " vs " + previous.perMember());
+                            }
+                            table = s.table();
+                            fp.tell(new DenoisingWorker.ApplySelection(table, ctx.getSelf()));
+                            q.tell(new DenoisingWorker.ApplySelection(table, ctx.getSelf()));
+                            return Behaviors.same();
+                        })
+                        .onMessage(SelectionApplied.class, a -> {
+                            applied.add(a.side());
+                            if (applied.size() == 2) {
+                                plan.dir().journal("sampling", Map.of("from_batch", plan.state().committedBatches(),
+                                        "selection", table.perMember()));
+                                publisher.tell(new Publisher.Status("sampling", plan.samples() + " samples per side"));
+                                aggregator.tell(new MetricAggregator.SamplingStarted(table));
+                                conductor.tell(new BatchConductor.Begin());
+                            }
+                            return Behaviors.same();
+                        })
+                        .onMessage(SamplingFinished.class, f -> Behaviors.same())
+                        .onMessage(AggregationDone.class, d -> {
+                            done = true;
+                            publisher.tell(new Publisher.Status("finished", d.result().samples() + " samples per side"));
+                            result.complete(d.result());
+                            return Behaviors.same();
+                        })
+                        .onSignal(ChildFailed.class, f -> {
+                            result.completeExceptionally(f.getCause());
+                            return Behaviors.stopped();
+                        })
+                        .onSignal(Terminated.class, t -> {
+                            if (!done) result.completeExceptionally(new IllegalStateException(t.getRef().path().name() + " stopped unexpectedly"));
+                            return Behaviors.stopped();
+                        })
+                        .build();
+            }
+        }.start());
+    }
+
+    private static <T> ActorRef<T> watch(ActorContext<Command> ctx, ActorRef<T> ref) {
+        ctx.watch(ref);
+        return ref;
+    }
+}

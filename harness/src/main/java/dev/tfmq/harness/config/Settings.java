@@ -1,0 +1,155 @@
+package dev.tfmq.harness.config;
+
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigException;
+import com.typesafe.config.ConfigValue;
+import com.typesafe.config.ConfigValueType;
+
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * Typed, validated reads from a resolved HOCON tree. Every failure is a {@link ConfigError} naming the full key,
+ * where the value came from, the value and the allowed values.
+ */
+final class Settings {
+    private final Config config;
+    private final String prefix;
+    private final String display;
+
+    Settings(Config config, String prefix) {
+        this(config, prefix, prefix);
+    }
+
+    /** @param display how the prefix is shown in errors (e.g. a list element, which is no HOCON path) */
+    Settings(Config config, String prefix, String display) {
+        this.config = config;
+        this.prefix = prefix;
+        this.display = display;
+    }
+
+    Settings at(String path) {
+        return new Settings(config, path(path), shown(path));
+    }
+
+    /** Path inside the config. */
+    private String path(String p) {
+        return prefix.isEmpty() ? p : prefix + "." + p;
+    }
+
+    /** The key as the user knows it. */
+    String key(String p) {
+        return shown(p);
+    }
+
+    private String shown(String p) {
+        return display.isEmpty() ? p : display + "." + p;
+    }
+
+    boolean has(String path) {
+        return config.hasPath(path(path));
+    }
+
+    private String origin(String path) {
+        ConfigValue v = config.hasPath(path(path)) ? config.getValue(path(path)) : null;
+        if (v == null || v.origin() == null) return "";
+        String d = v.origin().description();
+        return d == null ? "" : " (" + d + ")";
+    }
+
+    private ConfigError bad(String path, Object value, String allowed) {
+        return new ConfigError("config key '" + key(path) + "' = " + render(value) + origin(path) + ": expected " + allowed);
+    }
+
+    private static String render(Object v) {
+        return v instanceof String ? "\"" + v + "\"" : String.valueOf(v);
+    }
+
+    private ConfigValue value(String path) {
+        if (!config.hasPathOrNull(path(path))) {
+            throw new ConfigError("config key '" + key(path) + "' is missing");
+        }
+        return config.getValue(path(path));
+    }
+
+    String string(String path) {
+        ConfigValue v = value(path);
+        if (v.valueType() == ConfigValueType.OBJECT || v.valueType() == ConfigValueType.LIST) {
+            throw bad(path, v.render(), "a string");
+        }
+        return String.valueOf(v.unwrapped());
+    }
+
+    /** A string, or null when the key is absent or null. */
+    String optionalString(String path) {
+        if (!config.hasPath(path(path))) return null;
+        String s = string(path);
+        return s.isBlank() ? null : s;
+    }
+
+    String oneOf(String path, String... allowed) {
+        String s = string(path).toLowerCase(Locale.ROOT);
+        if (!Arrays.asList(allowed).contains(s)) throw bad(path, string(path), "one of " + String.join(", ", allowed));
+        return s;
+    }
+
+    long longIn(String path, long min, long max) {
+        ConfigValue v = value(path);
+        long x;
+        try {
+            x = config.getLong(path(path));
+        } catch (ConfigException.WrongType e) {
+            throw bad(path, v.unwrapped(), "an integer in [" + min + ", " + max + "]");
+        }
+        if (v.unwrapped() instanceof Double d && d != Math.rint(d)) {
+            throw bad(path, v.unwrapped(), "an integer in [" + min + ", " + max + "]");
+        }
+        if (x < min || x > max) throw bad(path, x, "an integer in [" + min + ", " + max + "]");
+        return x;
+    }
+
+    int intIn(String path, int min, int max) {
+        return (int) longIn(path, min, max);
+    }
+
+    double doubleIn(String path, double min, double max) {
+        ConfigValue v = value(path);
+        double x;
+        try {
+            x = config.getDouble(path(path));
+        } catch (ConfigException.WrongType e) {
+            throw bad(path, v.unwrapped(), "a number in [" + min + ", " + max + "]");
+        }
+        if (!(x >= min && x <= max)) throw bad(path, x, "a number in [" + min + ", " + max + "]");
+        return x;
+    }
+
+    boolean bool(String path) {
+        ConfigValue v = value(path);
+        try {
+            return config.getBoolean(path(path));
+        } catch (ConfigException.WrongType e) {
+            throw bad(path, v.unwrapped(), "true or false");
+        }
+    }
+
+    Config object(String path) {
+        ConfigValue v = value(path);
+        if (v.valueType() != ConfigValueType.OBJECT) throw bad(path, v.render(), "an object { ... }");
+        return config.getConfig(path(path));
+    }
+
+    List<? extends Config> objectList(String path) {
+        ConfigValue v = value(path);
+        try {
+            return config.getConfigList(path(path));
+        } catch (ConfigException.WrongType e) {
+            throw bad(path, v.render(), "a list of objects [ { ... }, ... ]");
+        }
+    }
+
+    Config raw() {
+        return config;
+    }
+}

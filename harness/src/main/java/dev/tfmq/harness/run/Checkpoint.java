@@ -1,0 +1,21 @@
+package dev.tfmq.harness.run;
+
+import dev.tfmq.harness.eval.DisturbanceTable;
+import dev.tfmq.harness.eval.QualitySnapshot;
+import dev.tfmq.harness.eval.SelectionTable;
+
+import java.util.List;
+
+/**
+ * The commit point of a run: everything the final numbers depend on after {@code committedBatches} batches (written
+ * atomically, so a crash leaves the previous checkpoint intact). Batches after it are generated again on resume and
+ * were never counted.
+ *
+ * @param fingerprint hash of what the numbers depend on (resolved config without presentation keys, model, recipe);
+ *                    a resume with a different fingerprint is refused
+ * @param quality     {@link dev.tfmq.harness.eval.QualityAccumulator#toBytes()}
+ */
+public record Checkpoint(int version, String fingerprint, int committedBatches, long samples, SelectionTable selection,
+                         DisturbanceTable.State disturbance, List<QualitySnapshot> history, byte[] quality) {
+    public static final int VERSION = 1;
+}

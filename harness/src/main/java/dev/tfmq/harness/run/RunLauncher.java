@@ -1,0 +1,286 @@
+package dev.tfmq.harness.run;
+
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
+import com.typesafe.config.ConfigRenderOptions;
+import dev.tfmq.harness.actors.LiveSink;
+import dev.tfmq.harness.actors.MetricAggregator;
+import dev.tfmq.harness.actors.RunCoordinator;
+import dev.tfmq.harness.actors.RunPlan;
+import dev.tfmq.harness.config.RunConfig;
+import dev.tfmq.harness.eval.DisturbanceTable;
+import dev.tfmq.harness.eval.ImageFeaturizer;
+import dev.tfmq.harness.eval.QualityAccumulator;
+import dev.tfmq.harness.gate.Gate;
+import dev.tfmq.harness.gate.GateReport;
+import dev.tfmq.harness.pipeline.DenoiserSide;
+import dev.tfmq.harness.pipeline.Nd4jThreads;
+import dev.tfmq.harness.pipeline.UNetSide;
+import dev.tfmq.harness.web.Dashboard;
+import dev.tfmq.harness.web.PrometheusSink;
+import dev.tfmq.metrics.features.FashionFeatureNet;
+import dev.tfmq.model.ModelLocator;
+import dev.tfmq.model.scheduler.Scheduler;
+import dev.tfmq.model.scheduler.SchedulerConfig;
+import dev.tfmq.model.scheduler.Schedulers;
+import dev.tfmq.model.scheduler.TimestepSchedule;
+import dev.tfmq.model.unet.UNet2DConfig;
+import dev.tfmq.model.unet.UNet2DModel;
+import org.apache.pekko.actor.typed.ActorSystem;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.ServiceLoader;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.function.Supplier;
+
+/**
+ * Runs one evaluation end to end: resolves the model, scheduler, quantized side (calibrated or from the artifact
+ * cache), featurizer and reference statistics; restores the checkpoint on {@code --resume}; starts the dashboard and
+ * the actor pipeline; writes summary.json and the gate reports. Plain orchestration: all numerics live in the eval
+ * classes and all concurrency in the actors.
+ */
+public final class RunLauncher {
+    /** Optional replacements of the pieces a config names (tests, benchmarks). */
+    public record Parts(Supplier<DenoiserSide> fp, Supplier<DenoiserSide> quantized, Supplier<ImageFeaturizer> featurizer,
+                        QualityAccumulator.Reference reference, SchedulerConfig scheduler, long[] sampleShape,
+                        String modelFingerprint) {}
+
+    public record Outcome(int exitCode, Path runDir, Map<String, Object> summary, Gate.Verdict verdict, String dashboardUrl) {}
+
+    private final RunConfig cfg;
+    private final PrintStream log;
+
+    public RunLauncher(RunConfig cfg, PrintStream log) {
+        this.cfg = cfg;
+        this.log = log;
+    }
+
+    public Outcome run(Path runDirArg, boolean resume, Parts parts) throws IOException, InterruptedException {
+        // the same thread configuration for every thread that computes, so a resumed run (in a new JVM) rounds alike
+        Nd4jThreads.limitCurrentThread(cfg.workers().nd4jThreads());
+        Path runDirPath = runDirArg != null ? runDirArg : Path.of("runs", cfg.run().name());
+        RunDirectory dir = new RunDirectory(runDirPath);
+        Optional<Checkpoint> checkpoint = dir.readCheckpoint();
+        if (checkpoint.isPresent() && !resume) {
+            throw new IllegalArgumentException("run directory " + dir.root() + " already holds a run (checkpoint.cbor); "
+                    + "add --resume to continue it or choose another --run-dir");
+        }
+        Path cacheDir = Path.of(cfg.quantization().cacheDir()).toAbsolutePath();
+
+        // ---- model, scheduler, quantized side
+        Path modelDir = null;
+        SchedulerConfig sc;
+        Path schedulerFile = null;
+        long[] shape;
+        String modelHash;
+        Supplier<DenoiserSide> fp;
+        Supplier<DenoiserSide> quantized = parts == null ? null : parts.quantized();
+        Map<String, Object> provenance = new LinkedHashMap<>();
+        boolean cacheHit = false;
+        if (parts != null && parts.fp() != null) {
+            sc = parts.scheduler();
+            shape = parts.sampleShape();
+            modelHash = parts.modelFingerprint();
+            fp = parts.fp();
+            provenance.put("model", "supplied by caller: " + modelHash);
+        } else {
+            modelDir = ModelLocator.resolve(cfg.model().path());
+            schedulerFile = schedulerConfigFile(modelDir);
+            sc = SchedulerConfig.read(schedulerFile);
+            UNet2DConfig uc = UNet2DConfig.read(modelDir.resolve("config.json"));
+            int size = uc.sampleSize() == null ? 32 : uc.sampleSize();
+            shape = new long[] {uc.inChannels(), size, size};
+            modelHash = Hashing.sha256(modelDir);
+            Path md = modelDir;
+            fp = () -> new UNetSide("fp", load(md));
+            provenance.put("model", Map.of("path", modelDir.toString(), "sha256", modelHash));
+        }
+        TimestepSchedule schedule = TimestepSchedule.spaced(sc, cfg.model().steps());
+        SchedulerConfig.Kind kind = Schedulers.kind(cfg.model().scheduler());
+        Supplier<Scheduler> scheduler = () -> Schedulers.create(sc, kind, cfg.model().eta());
+        Config recipe = recipe();
+        String recipeText = recipe.root().render(ConfigRenderOptions.concise());
+        String artifactKey = Hashing.sha256(modelHash + "|" + sc + "|" + cfg.model().steps() + "|" + cfg.quantization().recipe()
+                + "|" + recipeText + "|" + cfg.quantization().bits() + "|" + cfg.run().seed()).substring(0, 20);
+        provenance.put("recipe", Map.of("name", cfg.quantization().recipe(), "bits", cfg.quantization().bits(),
+                "sha256", Hashing.sha256(recipeText), "artifact_key", artifactKey));
+        if (parts == null || parts.quantized() == null) {
+            QuantizedSideProvider provider = provider(cfg.quantization().recipe());
+            long t0 = System.nanoTime();
+            log.println("tfmq: preparing the quantized model (" + cfg.quantization().recipe() + " " + cfg.quantization().bits() + ")...");
+            QuantizedSideProvider.Prepared p = provider.prepare(new QuantizedSideProvider.Request(modelDir, cfg.quantization().recipe(),
+                    recipe, cfg.quantization().weightBits(), cfg.quantization().activationBits(), sc, schedulerFile,
+                    cfg.model().scheduler(), cfg.model().eta(), cfg.model().steps(), schedule, cfg.run().seed(),
+                    cacheDir.resolve("artifacts").resolve(artifactKey), log));
+            quantized = p.factory();
+            cacheHit = p.cacheHit();
+            Map<String, Object> qp = new LinkedHashMap<>(p.provenance());
+            qp.put("cache_hit", p.cacheHit());
+            qp.put("prepare_seconds", (System.nanoTime() - t0) / 1e9);
+            provenance.put("quantization", qp);
+            log.printf("tfmq: quantized model %s in %.1f s%n", p.cacheHit() ? "loaded from cache" : "calibrated", (System.nanoTime() - t0) / 1e9);
+        }
+
+        // ---- featurizer and reference
+        Supplier<ImageFeaturizer> featurizer;
+        String featurizerKey;
+        if (parts != null && parts.featurizer() != null) {
+            featurizer = parts.featurizer();
+            featurizerKey = "supplied";
+        } else {
+            Path fdir = ModelLocator.resolve(cfg.metrics().features());
+            featurizer = () -> {
+                try {
+                    return new MetricsFeaturizer(FashionFeatureNet.load(fdir));
+                } catch (IOException e) {
+                    throw new IllegalStateException("cannot load the feature network " + fdir + ": " + e.getMessage(), e);
+                }
+            };
+            featurizerKey = Hashing.sha256(fdir);
+        }
+        ImageFeaturizer probeFeaturizer = featurizer.get();
+        QualityAccumulator.Reference reference = parts != null && parts.reference() != null ? parts.reference()
+                : ReferenceSet.load(cfg.metrics().referenceDataset(), cfg.metrics().referenceCount(), cfg.metrics().reservoir(),
+                probeFeaturizer, featurizerKey, cacheDir);
+        provenance.put("features", Map.of("name", probeFeaturizer.name(), "sha256", featurizerKey,
+                "pooled_dim", probeFeaturizer.pooledDim(), "spatial_dim", probeFeaturizer.spatialDim()));
+        provenance.put("reference", reference.source());
+
+        // ---- state
+        // the fused Vector API kernels round differently from the ND4J fallback: a resume must use the same path
+        String kernels = dev.tfmq.model.nn.FusedKernels.enabled() ? "fused-vector-kernels" : "nd4j-kernels";
+        provenance.put("kernels", kernels);
+        String fingerprintInput = kernels + "|" + modelHash + "|" + artifactKey + "|" + featurizerKey + "|" + reference.source() + "|" + numbersConfig();
+        String fingerprint = Hashing.sha256(fingerprintInput).substring(0, 24);
+        if (System.getenv("TFMQ_DEBUG") != null) log.println("tfmq: fingerprint input " + fingerprintInput);
+        QualityAccumulator.Options options = new QualityAccumulator.Options(cfg.metrics().bootstrapReplicates(),
+                cfg.metrics().spatialBootstrapReplicates(), cfg.run().seed(),
+                cfg.metrics().confidence(), cfg.metrics().reservoir(), cfg.metrics().kidSubsetSize(), cfg.metrics().kidSubsets());
+        RunState state;
+        if (checkpoint.isPresent()) {
+            state = RunState.restore(checkpoint.get(), fingerprint, options, reference);
+            dir.journal("resume", Map.of("committed_batches", state.committedBatches(), "samples", state.samples()));
+            log.println("tfmq: resuming " + dir.root() + " after " + state.committedBatches() + " committed batches ("
+                    + state.samples() + " samples)");
+        } else {
+            List<String> members = fp.get().members();
+            state = new RunState(fingerprint, new QualityAccumulator(probeFeaturizer.pooledDim(), probeFeaturizer.spatialDim(),
+                    options, reference), new DisturbanceTable(schedule.timesteps(), members));
+            dir.journal("start", Map.of("samples", cfg.run().samples(), "batch_size", cfg.run().batchSize()));
+        }
+        provenance.put("fingerprint", fingerprint);
+        provenance.put("seed", cfg.run().seed());
+        provenance.put("schedule", schedule.toString());
+        provenance.put("java", System.getProperty("java.version"));
+        provenance.put("cores", Runtime.getRuntime().availableProcessors());
+        dir.writeText("config.conf", cfg.render() + "\n");
+        dir.writeJson("provenance.json", provenance);
+
+        // ---- live view
+        List<LiveSink> sinks = new ArrayList<>();
+        PrometheusSink prometheus = new PrometheusSink(cfg.run().name(), cfg.quantization().recipe());
+        sinks.add(prometheus);
+        Dashboard dashboard = null;
+        String url = null;
+        if (cfg.dashboard().enabled()) {
+            dashboard = Dashboard.start(cfg.dashboard().host(), cfg.dashboard().port(), cfg.run().name(),
+                    cfg.quantization().recipe() + " " + cfg.quantization().bits(), prometheus);
+            sinks.add(dashboard);
+            url = dashboard.url();
+            log.println("tfmq: dashboard at " + url + "  (Prometheus: " + url + "metrics)");
+        }
+        try {
+            RunPlan plan = new RunPlan(fp, quantized, featurizer, scheduler, schedule, cfg.run().seed(), shape, cfg.run().samples(),
+                    cfg.run().batchSize(), cfg.monitor().probeSamples(), cfg.workers().nd4jThreads(), cfg.selection().mode(),
+                    cfg.selection().metric(), cfg.run().checkpointEveryBatches(), cfg.metrics().everyBatches(), cfg.run().gridsKept(),
+                    2, state, dir, sinks);
+            CompletableFuture<MetricAggregator.Result> done = new CompletableFuture<>();
+            ActorSystem<RunCoordinator.Command> system = ActorSystem.create(RunCoordinator.create(plan, done), "tfmq", ConfigFactory.load());
+            MetricAggregator.Result result;
+            try {
+                result = done.get();
+            } catch (ExecutionException e) {
+                Throwable c = e.getCause();
+                if (c instanceof RuntimeException r) throw r;
+                throw new IllegalStateException(c.getMessage(), c);
+            } finally {
+                system.terminate();
+                system.getWhenTerminated().toCompletableFuture().join();
+            }
+            Map<String, Object> summary = Summary.build(cfg, result, provenance, cacheHit);
+            Gate.Verdict verdict = Gate.evaluate(cfg.gate(), RunDirectory.JSON.valueToTree(summary),
+                    cfg.gate().baseline() == null ? null : RunDirectory.JSON.readTree(cfg.baseDir().resolve(cfg.gate().baseline()).toFile()));
+            summary.put("gate", verdict.toMap());
+            dir.writeJson("summary.json", summary);
+            dir.writeText("gate-report.xml", GateReport.junitXml(cfg.run().name(), verdict));
+            dir.writeText("gate-report.md", GateReport.markdown(cfg.run().name(), summary, verdict));
+            dir.journal("end", Map.of("samples", result.samples(), "gate", verdict.passed() ? "pass" : "fail"));
+            if (dashboard != null) dashboard.publish("summary", summary);
+            return new Outcome(verdict.passed() ? 0 : 1, dir.root(), summary, verdict, url);
+        } finally {
+            if (dashboard != null) dashboard.close();
+        }
+    }
+
+    private static UNet2DModel load(Path dir) {
+        try {
+            return UNet2DModel.load(dir);
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot load model " + dir + ": " + e.getMessage(), e);
+        }
+    }
+
+    private Path schedulerConfigFile(Path modelDir) throws IOException {
+        if (cfg.model().schedulerConfig() != null) {
+            Path p = cfg.baseDir().resolve(cfg.model().schedulerConfig());
+            if (!Files.isRegularFile(p)) {
+                throw new IOException("config key 'tfmq.model.scheduler-config' = \"" + cfg.model().schedulerConfig() + "\": no such file " + p);
+            }
+            return p;
+        }
+        for (Path p : List.of(modelDir.resolve("scheduler_config.json"), modelDir.resolveSibling("scheduler").resolve("scheduler_config.json"),
+                modelDir.resolve("scheduler").resolve("scheduler_config.json"))) {
+            if (Files.isRegularFile(p)) return p;
+        }
+        throw new IOException("no scheduler_config.json in or next to " + modelDir + "; set tfmq.model.scheduler-config");
+    }
+
+    /** The recipe file (if any) with the config's overrides merged over it. */
+    Config recipe() {
+        Config base = ConfigFactory.empty();
+        String file = cfg.quantization().recipeFile();
+        Path p = file != null ? cfg.baseDir().resolve(file) : cfg.baseDir().resolve("recipes").resolve(cfg.quantization().recipe() + ".conf");
+        if (file != null && !Files.isRegularFile(p)) {
+            throw new IllegalArgumentException("config key 'tfmq.quantization.recipe-file' = \"" + file + "\": no such file " + p);
+        }
+        if (Files.isRegularFile(p)) base = ConfigFactory.parseFile(p.toFile()).resolve();
+        return cfg.quantization().overrides().withFallback(base);
+    }
+
+    /** The config keys the final numbers depend on (presentation keys left out), as canonical text. */
+    private String numbersConfig() {
+        Config c = cfg.source().withoutPath("dashboard").withoutPath("gate").withoutPath("run.name")
+                .withoutPath("run.checkpoint-every-batches").withoutPath("run.grids-kept").withoutPath("quantization.cache-dir");
+        return c.root().render(ConfigRenderOptions.concise());
+    }
+
+    private static QuantizedSideProvider provider(String recipe) {
+        List<String> known = new ArrayList<>();
+        for (QuantizedSideProvider p : ServiceLoader.load(QuantizedSideProvider.class)) {
+            if (p.handles(recipe)) return p;
+            known.add(p.getClass().getName());
+        }
+        throw new IllegalArgumentException("config key 'tfmq.quantization.recipe' = \"" + recipe + "\": no quantizer on the class path "
+                + "implements it" + (known.isEmpty() ? " (no QuantizedSideProvider is registered: the strategies module provides them)"
+                : " (registered: " + known + ")"));
+    }
+}

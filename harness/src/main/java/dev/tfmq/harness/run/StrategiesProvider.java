@@ -1,0 +1,78 @@
+package dev.tfmq.harness.run;
+
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
+import com.typesafe.config.ConfigValueFactory;
+import dev.tfmq.model.io.AtomicFiles;
+import dev.tfmq.model.unet.UNet2DModel;
+import dev.tfmq.strategies.recipe.CalibrationSettings;
+import dev.tfmq.strategies.recipe.QuantizationArtifact;
+import dev.tfmq.strategies.recipe.QuantizationRecipe;
+import dev.tfmq.strategies.recipe.QuantizedModel;
+import dev.tfmq.strategies.recipe.RecipeRunner;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * The strategies module's recipes (q-diffusion, ptq4dm, tfmq-tib, tfmq-cache, tfmq, tfmq-tiar-only, tfmq-fsc-only):
+ * calibrates with {@link RecipeRunner} for the run's sampler, bits and seed (those keys of the recipe file are set
+ * from the run config), writes the artifact into the cache entry, and gives each worker its own model rebuilt from
+ * the artifact (bit-identical fake-quant outputs). The recipe's own disturbance-aware selection happens during
+ * calibration; the harness monitors the result online as the single strategy "as-calibrated".
+ */
+public final class StrategiesProvider implements QuantizedSideProvider {
+    static final Set<String> RECIPES = Set.of("q-diffusion", "ptq4dm", "tfmq-tib", "tfmq-cache", "tfmq", "tfmq-tiar-only", "tfmq-fsc-only");
+
+    @Override
+    public boolean handles(String recipe) {
+        return RECIPES.contains(recipe);
+    }
+
+    @Override
+    public Prepared prepare(Request r) throws IOException {
+        if (r.modelDir() == null || r.schedulerFile() == null) throw new IllegalArgumentException("recipe " + r.recipeName() + " needs a model folder");
+        Config c = r.recipe()
+                .withValue("recipe.bits", ConfigValueFactory.fromAnyRef("W" + r.weightBits() + "A" + r.activationBits()))
+                .withValue("calibration.scheduler", ConfigValueFactory.fromAnyRef(r.schedulerFile().toAbsolutePath().toString()))
+                .withValue("calibration.sampler", ConfigValueFactory.fromAnyRef(r.sampler()))
+                .withValue("calibration.eta", ConfigValueFactory.fromAnyRef(r.eta()))
+                .withValue("calibration.steps", ConfigValueFactory.fromAnyRef(r.steps()))
+                .withFallback(ConfigFactory.empty());
+        if (!c.hasPath("recipe.name")) {
+            throw new IllegalArgumentException("recipe '" + r.recipeName() + "': no recipe block (set tfmq.quantization.recipe-file "
+                    + "to configs/recipes/" + r.recipeName() + "-w" + r.weightBits() + "a" + r.activationBits() + ".conf)");
+        }
+        QuantizationRecipe recipe = QuantizationRecipe.fromConfig(c);
+        CalibrationSettings cal = CalibrationSettings.fromConfig(c, Path.of("").toAbsolutePath());
+        Path artifact = r.artifactDir().resolve("artifact.safetensors");
+        boolean hit = Files.isRegularFile(artifact);
+        Map<String, Object> prov = new LinkedHashMap<>();
+        if (!hit) {
+            QuantizedModel qm = RecipeRunner.quantize(UNet2DModel.load(r.modelDir()), recipe, cal,
+                    (phase, detail) -> r.log().println("tfmq:   calibration " + phase + ": " + detail));
+            Files.createDirectories(r.artifactDir());
+            Path tmp = Files.createTempFile(r.artifactDir(), ".artifact", ".tmp");
+            QuantizationArtifact.write(tmp, qm);
+            AtomicFiles.write(artifact, out -> Files.copy(tmp, out));
+            Files.deleteIfExists(tmp);
+            prov.putAll(qm.provenance());
+        } else {
+            prov.putAll(QuantizationArtifact.read(artifact, UNet2DModel.load(r.modelDir())).provenance());
+        }
+        prov.put("artifact", artifact.toString());
+        prov.put("artifact_bytes", Files.size(artifact));
+        prov.put("artifact_sha256", Hashing.sha256(artifact));
+        return new Prepared(() -> {
+            try {
+                return new StrategiesSide(QuantizationArtifact.read(artifact, UNet2DModel.load(r.modelDir())));
+            } catch (IOException e) {
+                throw new IllegalStateException("cannot load the quantized artifact " + artifact + ": " + e.getMessage(), e);
+            }
+        }, hit, prov);
+    }
+}
