@@ -57,7 +57,10 @@ class BundledModelMeasurement {
                     .withFallback(QuantizationRecipe.loadConfig(root.resolve("configs/recipes/" + name + ".conf")));
             QuantizationRecipe r = QuantizationRecipe.fromConfig(cfg);
             CalibrationSettings c = cal;
-            if (r.activation().calibration() == QuantizationRecipe.ActivationCalibrationMode.SINGLE) {
+            if (name.startsWith("ptq4dm")) {
+                c = new CalibrationSettings(sc, cal.samplerKind(), cal.eta(), steps, cal.spacing(), CalibrationSettings.DataMode.PTQ4DM,
+                        perStep, 4, 0, true, 4 * perStep, 0.4, 0.4, 16, 1L << 30, null, 1234);
+            } else if (r.activation().calibration() == QuantizationRecipe.ActivationCalibrationMode.SINGLE) {
                 // the baselines calibrate activations on the weight steps only (Q-Diffusion's single set)
                 c = new CalibrationSettings(sc, cal.samplerKind(), cal.eta(), steps, cal.spacing(), cal.data(), perStep, 4, 4,
                         true, 64, 0.4, 0.4, 16, 1L << 30, null, 1234);
