@@ -31,12 +31,12 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 
 /**
- * {@code tfmq bench-pipeline CONFIG}: end-to-end samples/s of the actor pipeline (metrics, checkpoints, dashboard and
+ * {@code tfmq bench pipeline CONFIG}: end-to-end samples/s of the actor pipeline (metrics, checkpoints, dashboard and
  * Prometheus included) against the bound set by the two models' forward passes alone — the same forward passes
  * (batch forward at every step on both sides, plus the quantized side's probe rows), run concurrently on two threads
  * with nothing else — measured in the same process, for ND4J threads per worker 1 and 0 (= all cores per op).
  */
-@Command(name = "bench-pipeline", description = "Pipeline samples/s vs the two models' forward-pass bound, same run.")
+@Command(name = "pipeline", description = "Pipeline samples/s vs the two models' forward-pass bound, same run.")
 public final class PipelineBenchCommand implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "CONFIG") Path config;
 
@@ -48,7 +48,7 @@ public final class PipelineBenchCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         RunConfig cfg = ConfigLoader.load(config, sets);
         StringBuilder out = new StringBuilder();
-        out.append(String.format(Locale.ROOT, "tfmq bench-pipeline: %s, %s %s, %d samples x %d steps, batch %d, probe %d, %d cores%n",
+        out.append(String.format(Locale.ROOT, "tfmq bench pipeline: %s, %s %s, %d samples x %d steps, batch %d, probe %d, %d cores%n",
                 cfg.run().name(), cfg.quantization().recipe(), cfg.quantization().bits(), cfg.run().samples(), cfg.model().steps(),
                 cfg.run().batchSize(), cfg.monitor().probeSamples(), Runtime.getRuntime().availableProcessors()));
         Path tmp = Files.createTempDirectory("tfmq-bench-pipeline");
