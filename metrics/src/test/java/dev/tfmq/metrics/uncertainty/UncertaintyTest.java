@@ -114,4 +114,15 @@ class UncertaintyTest {
         s.update(x);
         return s;
     }
+
+    @org.junit.jupiter.api.Test
+    void bootstrapFidIntervalIsRecentredOnTheEstimate() {
+        // replicates biased upwards, as resampled FIDs are: the interval keeps their spread around the estimate
+        double[] reps = {5.0, 5.2, 5.4, 5.6, 5.8, 6.0, 6.2, 6.4, 6.6, 6.8, 7.0};
+        dev.tfmq.metrics.uncertainty.Interval ci = PoissonBootstrapStatistics.biasShifted(3.0, reps, 0.9, 100);
+        org.junit.jupiter.api.Assertions.assertTrue(ci.low() < 3.0 && ci.high() > 3.0, ci.toString());
+        org.junit.jupiter.api.Assertions.assertEquals(ci.high() - ci.low(),
+                Bootstrap.interval(3.0, reps, 0.9, 100).high() - Bootstrap.interval(3.0, reps, 0.9, 100).low(), 1e-12);
+        org.junit.jupiter.api.Assertions.assertEquals(100, ci.n());
+    }
 }
