@@ -28,6 +28,7 @@ final class VectorMath {
     private static final float LN2_HI = 0.693359375f;
     private static final float LN2_LO = -2.12194440e-4f;
     private static final float ROUND = 12582912f; // 1.5 · 2^23: adding and subtracting it rounds to an integer
+    private static final int ROUND_BITS = 0x4B400000; // bit pattern of ROUND
     private static final float C2 = 0.5f;
     private static final float C3 = 1.6666666e-1f;
     private static final float C4 = 4.1666405e-2f;
@@ -37,7 +38,9 @@ final class VectorMath {
 
     static FloatVector exp(FloatVector x) {
         x = x.max(-87.3f).min(88.0f);
-        FloatVector n = x.mul(LOG2E).add(ROUND).sub(ROUND);
+        // t = ROUND + n exactly, so t's low mantissa bits hold n: 2^n comes from t's bits without a conversion
+        FloatVector t = x.mul(LOG2E).add(ROUND);
+        FloatVector n = t.sub(ROUND);
         FloatVector r = n.fma(FloatVector.broadcast(F, -LN2_HI), x);
         r = n.fma(FloatVector.broadcast(F, -LN2_LO), r);
         FloatVector p = r.fma(C7, C6);
@@ -47,14 +50,15 @@ final class VectorMath {
         p = p.fma(r, FloatVector.broadcast(F, C2));
         p = p.fma(r, FloatVector.broadcast(F, 1f));
         p = p.fma(r, FloatVector.broadcast(F, 1f));
-        IntVector bits = ((IntVector) n.convert(VectorOperators.F2I, 0)).add(127).lanewise(VectorOperators.LSHL, 23);
+        IntVector bits = ((IntVector) t.reinterpretAsInts()).sub(ROUND_BITS - 127).lanewise(VectorOperators.LSHL, 23);
         return p.mul(bits.reinterpretAsFloats());
     }
 
     /** The same function lane by lane (same operations, same rounding) for loop tails. */
     static float exp(float x) {
         x = Math.min(Math.max(x, -87.3f), 88.0f);
-        float n = (x * LOG2E + ROUND) - ROUND;
+        float t = x * LOG2E + ROUND;
+        float n = t - ROUND;
         float r = Math.fma(n, -LN2_HI, x);
         r = Math.fma(n, -LN2_LO, r);
         float p = Math.fma(r, C7, C6);
@@ -64,7 +68,7 @@ final class VectorMath {
         p = Math.fma(p, r, C2);
         p = Math.fma(p, r, 1f);
         p = Math.fma(p, r, 1f);
-        return p * Float.intBitsToFloat(((int) n + 127) << 23);
+        return p * Float.intBitsToFloat((Float.floatToRawIntBits(t) - (ROUND_BITS - 127)) << 23);
     }
 
     /**
