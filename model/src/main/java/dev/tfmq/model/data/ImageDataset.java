@@ -141,14 +141,7 @@ public final class ImageDataset {
     }
 
     static boolean contiguous(INDArray a) {
-        long[] shape = a.shape();
-        long[] stride = a.stride();
-        long expect = 1;
-        for (int d = shape.length - 1; d >= 0; d--) {
-            if (shape[d] != 1 && stride[d] != expect) return false;
-            expect *= shape[d];
-        }
-        return true;
+        return dev.tfmq.model.nn.Host.isContiguousC(a);
     }
 
     @Override

@@ -46,7 +46,7 @@ public final class FusedKernels {
     }
 
     static FloatBuffer floats(INDArray a) {
-        if (a.dataType() != DataType.FLOAT || a.isView() && a.length() != a.data().length() || a.ordering() != 'c') {
+        if (a.dataType() != DataType.FLOAT || !Host.isContiguousC(a)) {
             throw new IllegalArgumentException("fused kernels need contiguous c-order float32, got " + a.shapeInfoToString());
         }
         FloatBuffer f = a.data().asNio().order(ByteOrder.nativeOrder()).asFloatBuffer();

@@ -42,16 +42,8 @@ abstract class FlatView {
         throw new IllegalArgumentException(what + " must be float32 or float64, got " + a.dataType());
     }
 
-    /** Elements laid out contiguously in C order (possibly a view at an offset into a larger buffer). */
     static boolean isContiguousC(INDArray a) {
-        long[] shape = a.shape();
-        long[] stride = a.stride();
-        long expect = 1;
-        for (int d = shape.length - 1; d >= 0; d--) {
-            if (shape[d] != 1 && stride[d] != expect) return false;
-            expect *= shape[d];
-        }
-        return true;
+        return dev.tfmq.model.nn.Host.isContiguousC(a);
     }
 
     static void requireSameLength(FlatView... views) {

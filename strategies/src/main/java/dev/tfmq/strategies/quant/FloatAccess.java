@@ -46,14 +46,7 @@ public abstract class FloatAccess {
     }
 
     public static boolean isContiguousC(INDArray a) {
-        long[] shape = a.shape();
-        long[] stride = a.stride();
-        long expect = 1;
-        for (int d = shape.length - 1; d >= 0; d--) {
-            if (shape[d] != 1 && stride[d] != expect) return false;
-            expect *= shape[d];
-        }
-        return true;
+        return dev.tfmq.model.nn.Host.isContiguousC(a);
     }
 
     /** All elements as doubles (C order). */
