@@ -22,8 +22,9 @@ import java.util.Set;
  * The strategies module's recipes (q-diffusion, ptq4dm, tfmq-tib, tfmq-cache, tfmq, tfmq-tiar-only, tfmq-fsc-only):
  * calibrates with {@link RecipeRunner} for the run's sampler, bits and seed (those keys of the recipe file are set
  * from the run config), writes the artifact into the cache entry, and gives each worker its own model rebuilt from
- * the artifact (bit-identical fake-quant outputs). The recipe's own disturbance-aware selection happens during
- * calibration; the harness monitors the result online as the single strategy "as-calibrated".
+ * the artifact (bit-identical fake-quant outputs). The artifact's temporal paths (quantized TIB, cache) become the
+ * quantized side's candidate strategies ({@link StrategiesSide}); for the {@code tfmq} recipe the harness's selector
+ * measures both against full precision and its table replaces the one chosen at calibration time.
  */
 public final class StrategiesProvider implements QuantizedSideProvider {
     static final Set<String> RECIPES = Set.of("q-diffusion", "ptq4dm", "tfmq-tib", "tfmq-cache", "tfmq", "tfmq-tiar-only", "tfmq-fsc-only");

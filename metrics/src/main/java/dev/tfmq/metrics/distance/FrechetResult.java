@@ -26,7 +26,9 @@ public record FrechetResult(double value, long n1, long n2, int dim, double trac
         StringBuilder w = new StringBuilder();
         if (rankDeficient) {
             w.append("rank-deficient covariance (N1=").append(n1).append(", N2=").append(n2).append(", D=").append(dim)
-                    .append(", rank(Σ1)=").append(rank1).append("): need N > D for a full-rank estimate; ");
+                    .append(", rank(Σ1)=").append(rank1).append(Math.min(n1, n2) <= dim
+                            ? "): need N > D for a full-rank estimate; "
+                            : "): N > D, so some feature combination is (nearly) constant over these samples; ");
         }
         if (clamped > 0) {
             w.append(clamped).append(" negative eigenvalue(s) down to -").append(largestClamped)

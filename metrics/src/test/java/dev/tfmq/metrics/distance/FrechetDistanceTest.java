@@ -78,8 +78,17 @@ class FrechetDistanceTest {
             assertTrue(r.rankDeficient());
             assertTrue(r.hasWarning());
             assertTrue(r.warning().contains("N1=50"), r.warning());
+            assertTrue(r.warning().contains("need N > D"), r.warning());
             assertTrue(r.rank1() < 50, "rank of Σ1 from 50 samples must be < 50, got " + r.rank1());
         }
+    }
+
+    @Test
+    void rankLossWithEnoughSamplesIsNotBlamedOnN() {
+        // 5000 samples of 1568-d features whose covariance lost one rank: a (near-)constant feature, not a small N
+        FrechetResult r = new FrechetResult(27.2, 5000, 60000, 1568, 1.0, 1567, 0, 0, 1.0, true, FrechetDistance.Method.EIGEN);
+        assertTrue(r.warning().contains("constant"), r.warning());
+        assertFalse(r.warning().contains("need N > D"), r.warning());
     }
 
     @Test
