@@ -34,6 +34,38 @@ def to_bytes(x):
     return np.floor(np.clip(s, 0.0, 255.0)).astype(np.uint8)
 
 
+M64 = (1 << 64) - 1
+
+
+def _mix(z):
+    z = z.astype(np.uint64)
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return z ^ (z >> np.uint64(31))
+
+
+def tfmq_noise(seed, first, n, values):
+    """tfmq's NoiseSource, stream 0 (the initial x_T) of samples first..first+n-1: the algorithm its Javadoc states.
+
+    Java uses StrictMath (fdlibm) for log/cos/sin; NumPy's libm may differ in the last ulp, so values agree to ~1e-16
+    relative, far below the float32 rounding both sides apply.
+    """
+    with np.errstate(over="ignore"):
+        k = _mix(np.array([(seed ^ 0x243F6A8885A308D3) & M64], dtype=np.uint64))
+        idx = np.arange(first, first + n, dtype=np.uint64)
+        k = _mix(k ^ (idx + np.uint64(0x13198A2E03707344)))
+        key = _mix(k ^ np.uint64(0xA4093822299F31D0))  # stream 0
+        pairs = (values + 1) // 2
+        j = np.arange(1, 2 * pairs + 1, dtype=np.uint64)
+        draws = _mix(key[:, None] + j[None, :] * np.uint64(0x9E3779B97F4A7C15))
+    u1 = ((draws[:, 0::2] >> np.uint64(11)).astype(np.float64) + 1.0) * 2.0 ** -53
+    u2 = (draws[:, 1::2] >> np.uint64(11)).astype(np.float64) * 2.0 ** -53
+    r = np.sqrt(-2.0 * np.log(u1))
+    th = 2.0 * np.pi * u2
+    z = np.stack([r * np.cos(th), r * np.sin(th)], axis=2).reshape(n, 2 * pairs)[:, :values]
+    return z.astype(np.float32)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--model", required=True, help="diffusers UNet2DModel folder")
@@ -42,6 +74,9 @@ def main():
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--batch", type=int, default=1000)
     ap.add_argument("--out", required=True, help="folder for sample_000000.png ...")
+    ap.add_argument("--noise", choices=["torch", "tfmq"], default="torch",
+                    help="initial noise: torch's CPU generator, or tfmq's NoiseSource (then sample i equals "
+                         "`tfmq sample --seed S` sample i up to float rounding)")
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     args = ap.parse_args()
 
@@ -75,7 +110,10 @@ def main():
     done = 0
     while done < args.num:
         n = min(args.batch, args.num - done)
-        noise = torch.randn((n, ch, size, size), generator=g).to(dev)
+        if args.noise == "tfmq":
+            noise = torch.from_numpy(tfmq_noise(args.seed, done, n, ch * size * size).reshape(n, ch, size, size)).to(dev)
+        else:
+            noise = torch.randn((n, ch, size, size), generator=g).to(dev)
         x = ddim_sample(unet, noise, ac, steps=args.steps, num_train=sched["num_train_timesteps"],
                         clip=sched.get("clip_sample", True), clip_range=sched.get("clip_sample_range", 1.0),
                         set_alpha_to_one=sched.get("set_alpha_to_one", True),
@@ -87,7 +125,7 @@ def main():
         print(f"{done}/{args.num} samples, {time.time() - t0:.1f} s", flush=True)
     with open(os.path.join(args.out, "..", os.path.basename(args.out.rstrip('/')) + ".json"), "w") as f:
         json.dump({"model": args.model, "steps": args.steps, "num": args.num, "seed": args.seed,
-                   "device": str(dev), "torch": torch.__version__, "seconds": time.time() - t0}, f, indent=1)
+                   "noise": args.noise, "device": str(dev), "torch": torch.__version__, "seconds": time.time() - t0}, f, indent=1)
 
 
 if __name__ == "__main__":
