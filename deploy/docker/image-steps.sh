@@ -49,6 +49,8 @@ step_user() {
 step_build_jar() {
   local src=$1
   # -DskipTests: the image build is not the place for the suite (CI runs it); package only, never install
+  # MVN_FLAGS is a list of flags (e.g. "-o -q"), split on purpose
+  # shellcheck disable=SC2086
   (cd "$src" && mvn -B -ntp ${MVN_FLAGS:-} -DskipTests package -pl harness -am)
   test -s "$src/harness/target/tfmq.jar"
 }
