@@ -88,7 +88,9 @@ PY
 fi
 
 if need kubectl "apt-get install kubernetes-client"; then
-  run "kubectl kustomize deploy/" kubectl kustomize . -o "$work/rendered.yaml"
+  # stdout rather than -o: older kubectl (Debian's 1.20) has no output flag on kustomize
+  render() { kubectl kustomize . >"$work/rendered.yaml" && grep -c '^kind:' "$work/rendered.yaml" | sed 's/$/ objects rendered/'; }
+  run "kubectl kustomize deploy/" render
   if [[ -s "$work/rendered.yaml" ]] && command -v node >/dev/null; then
     run "Kubernetes schema and consistency checks" node scripts/validate/check.mjs k8s "$work/rendered.yaml"
   fi
