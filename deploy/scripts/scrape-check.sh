@@ -10,7 +10,9 @@
 #     plus the job/instance labels of the deploy config and the JVM metrics.
 #
 #   deploy/scripts/scrape-check.sh            (env: SCRAPE_CHECK_PORT=18080, SCRAPE_CHECK_PROM_PORT=19090,
-#                                               SCRAPE_CHECK_KEEP=1 keeps the work dir)
+#                                               SCRAPE_CHECK_KEEP=1 keeps the work dir,
+#                                               SCRAPE_CHECK_TFMQ=launcher, default ./tfmq; give the staged image's
+#                                               STAGE/opt/tfmq/bin/tfmq to run the image tree instead)
 # Needs: apt-get install prometheus dataset-fashion-mnist; Java 17 and Maven for ./tfmq. Loopback only.
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -50,8 +52,8 @@ prometheus --config.file="$work/prometheus.yml" --storage.tsdb.path="$work/tsdb"
 prom_pid=$!
 
 # 3. a short run with the dashboard on the fixed port
-echo "== starting ./tfmq run (fp-control, 128 samples) with the dashboard on 127.0.0.1:$port"
-(cd "$work" && exec "$repo/tfmq" run "$repo/configs/fp-control.conf" --run-dir "$work/run" \
+echo "== starting ${SCRAPE_CHECK_TFMQ:-./tfmq} run (fp-control, 128 samples) with the dashboard on 127.0.0.1:$port"
+(cd "$work" && exec "${SCRAPE_CHECK_TFMQ:-$repo/tfmq}" run "$repo/configs/fp-control.conf" --run-dir "$work/run" \
   --set run.name="$run_name" --set run.samples=128 --set run.batch-size=16 --set metrics.every-batches=1 \
   --set metrics.reference.count=1000 --set dashboard.enabled=true --set dashboard.host=127.0.0.1 \
   --set dashboard.port="$port") >"$work/run.log" 2>&1 &
