@@ -1,5 +1,6 @@
 package dev.tfmq.harness.cli;
 
+import dev.tfmq.model.Denoiser;
 import dev.tfmq.model.ModelLocator;
 import dev.tfmq.model.data.PixelRange;
 import dev.tfmq.model.data.PngGrid;
@@ -12,6 +13,8 @@ import dev.tfmq.model.scheduler.SchedulerConfig;
 import dev.tfmq.model.scheduler.Schedulers;
 import dev.tfmq.model.scheduler.TimestepSchedule;
 import dev.tfmq.model.unet.UNet2DModel;
+import dev.tfmq.strategies.recipe.QuantizationArtifact;
+import dev.tfmq.strategies.recipe.QuantizedModel;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
@@ -62,6 +65,10 @@ public final class SampleCommand implements Callable<Integer> {
     @Option(names = "--save-images", description = "also save every sample as a PNG in this folder (for 'tfmq fid')")
     Path images;
 
+    @Option(names = "--artifact", description = "sample with the quantized model of this artifact (tfmq quantize / the run cache); "
+            + "it must have been made from --model")
+    Path artifact;
+
     @Override
     public Integer call() throws Exception {
         if (num < 1) throw new IllegalArgumentException("--num must be >= 1, got " + num);
@@ -76,7 +83,14 @@ public final class SampleCommand implements Callable<Integer> {
             case "quadratic" -> TimestepSchedule.quadratic(cfg.numTrainTimesteps(), steps);
             default -> throw new IllegalArgumentException("--skip '" + skip + "': expected uniform or quadratic");
         };
-        Sampler sampler = new Sampler(unet, Schedulers.create(cfg, kind, eta), schedule);
+        Denoiser denoiser = unet;
+        String what = "";
+        if (artifact != null) {
+            QuantizedModel qm = QuantizationArtifact.read(artifact, unet);
+            denoiser = qm;
+            what = ", quantized (" + qm.provenance().getOrDefault("recipe_name", artifact.getFileName().toString()) + ")";
+        }
+        Sampler sampler = new Sampler(denoiser, Schedulers.create(cfg, kind, eta), schedule);
         var c = unet.config();
         int size = c.sampleSize() == null ? 32 : c.sampleSize();
         long[] chw = {c.inChannels(), size, size};
@@ -97,8 +111,8 @@ public final class SampleCommand implements Callable<Integer> {
         PngGrid.write(out, all, PixelRange.MINUS_ONE_ONE, cols);
         if (npy != null) Npy.write(npy, all);
         if (images != null) PngImages.write(images, all, PixelRange.MINUS_ONE_ONE, 0);
-        System.out.printf("wrote %s: %d images, %s %d steps, seed %d, %.1f s (%.2f images/s)%n", out, num,
-                kind.name().toLowerCase(), schedule.size(), seed, secs, num / secs);
+        System.out.printf("wrote %s: %d images, %s %d steps, seed %d%s, %.1f s (%.2f images/s)%n", out, num,
+                kind.name().toLowerCase(), schedule.size(), seed, what, secs, num / secs);
         return 0;
     }
 

@@ -100,6 +100,46 @@ class CliCommandsTest {
     }
 
     @Test
+    void sampleWithAQuantizedArtifact() throws Exception {
+        Path unetDir = tiny().resolve("unet");
+        var sc = dev.tfmq.model.scheduler.SchedulerConfig.builder(dev.tfmq.model.scheduler.SchedulerConfig.Kind.DDIM)
+                .numTrainTimesteps(1000).build();
+        var cal = new dev.tfmq.strategies.recipe.CalibrationSettings(sc, dev.tfmq.model.scheduler.SchedulerConfig.Kind.DDIM, 0.0, 4,
+                dev.tfmq.strategies.recipe.CalibrationSettings.Spacing.CONFIG, dev.tfmq.strategies.recipe.CalibrationSettings.DataMode.QDIFFUSION,
+                2, 2, 0, true, 8, 0.4, 0.4, 4, 1L << 24, null, 7);
+        var cfg = com.typesafe.config.ConfigFactory.parseString("recipe.reconstruction { iterations = 3, batch-size = 2 }\n"
+                        + "recipe.activation.step-size-reconstruction.iterations = 3")
+                .withFallback(dev.tfmq.strategies.recipe.QuantizationRecipe.loadConfig(root().resolve("configs/recipes/q-diffusion-w4a8.conf")));
+        var qm = dev.tfmq.strategies.recipe.RecipeRunner.quantize(dev.tfmq.model.unet.UNet2DModel.load(unetDir),
+                dev.tfmq.strategies.recipe.QuantizationRecipe.fromConfig(cfg), cal, dev.tfmq.strategies.recipe.ProgressListener.NONE);
+        Path artifact = dir.resolve("a.safetensors");
+        dev.tfmq.strategies.recipe.QuantizationArtifact.write(artifact, qm);
+
+        Path png = dir.resolve("g.png");
+        Path fp = dir.resolve("fp.npy");
+        Path q = dir.resolve("q.npy");
+        assertEquals(0, run("sample", "--model", unetDir.toString(), "--steps", "3", "--num", "2", "--seed", "5",
+                "--out", png.toString(), "--save-npy", fp.toString()).code());
+        Run r = run("sample", "--model", unetDir.toString(), "--steps", "3", "--num", "2", "--seed", "5",
+                "--out", png.toString(), "--save-npy", q.toString(), "--artifact", artifact.toString());
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("quantized (q-diffusion)"), r.out());
+        double diff = Npy.read(q).sub(Npy.read(fp)).amaxNumber().doubleValue();
+        assertTrue(diff > 1e-3, "W4A8 samples differ from FP ones, max |diff| = " + diff);
+        // an artifact is bound to the weights it was made from
+        Path other = dir.resolve("other/unet");
+        Files.createDirectories(other);
+        Path cifar = root().resolve("model/src/test/resources/fixtures/ddpm-cifar-structure");
+        for (String f : new String[] {"config.json", "diffusion_pytorch_model.safetensors"}) Files.copy(cifar.resolve(f), other.resolve(f));
+        Files.createDirectories(dir.resolve("other/scheduler"));
+        Files.copy(tiny().resolve("scheduler/scheduler_config.json"), dir.resolve("other/scheduler/scheduler_config.json"));
+        Run wrong = run("sample", "--model", other.toString(), "--steps", "2", "--num", "1", "--out", png.toString(),
+                "--artifact", artifact.toString());
+        assertEquals(2, wrong.code());
+        assertTrue(wrong.err().contains("SHA-256"), wrong.err());
+    }
+
+    @Test
     void statsAndFidOnImageFoldersAndNpz() throws Exception {
         Path a = dir.resolve("a");
         Path b = dir.resolve("b");
