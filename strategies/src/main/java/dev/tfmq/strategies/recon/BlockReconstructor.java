@@ -37,6 +37,7 @@ public final class BlockReconstructor {
         int[] perm = new int[n];
         for (int i = 0; i < n; i++) perm[i] = i;
         for (int k = 0; k < settings.iterations(); k++) {
+            dev.tfmq.model.nn.OffHeapGuard.check();
             for (int i = n - 1; i > n - 1 - bs && i > 0; i--) {
                 int j = rnd.nextInt(i + 1);
                 int t = perm[i];

@@ -147,6 +147,7 @@ public final class StepSizeReconstruction {
         for (int i = 0; i < qs.size(); i++) adam[i] = new Adam(1, lr);
         int bs = Math.min(batch, n);
         for (int k = 0; k < iterations; k++) {
+            dev.tfmq.model.nn.OffHeapGuard.check();
             int[] idx = rnd.ints(0, n).distinct().limit(bs).toArray();
             for (StepSizeQuantizer q : qs) q.grad[0] = 0;
             INDArray out = g.forward(BlockReconstructor.gather(inputs, idx));
