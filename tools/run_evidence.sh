@@ -1,16 +1,21 @@
 #!/usr/bin/env bash
 # Issue 4's evidence at a scale this 2-core machine can run: every recipe against full precision with the same
-# seeds, sampler, sample count and the same reduced calibration budget, then one table (tools/evidence_table.py).
+# seeds, sampler and the same reduced calibration budget.
 #
 #   tools/run_evidence.sh BITS STEPS SAMPLES [RECIPE...]
-#   tools/run_evidence.sh w4a8 20 512                       # q-diffusion ptq4dm tfmq-tib tfmq-cache tfmq
+#   tools/run_evidence.sh w4a8 20 64                        # q-diffusion ptq4dm tfmq-tib tfmq-cache tfmq
+#
+# Each run calibrates the recipe (the artifact lands in .tfmq-cache/artifacts/), measures the temporal-feature
+# disturbance at every sampling step (disturbance.csv: the Fig. 2 diagnostic; it depends on the time-step only, so a
+# small SAMPLES suffices) and records the calibration wall time, in runs/evidence/<recipe>-<bits>-ddim<steps>-n<SAMPLES>/.
+# It appends "<run name> <artifact> <steps>" to runs/evidence/manifest.tsv. FID at N = 5000 then comes from
+# tools/quant_eval_torch.py sampling each artifact on the GPU machine (README, "Evidence").
 #
 # The reduced budget (the same for every recipe, so the comparison stays fair; the full recipes are the configs):
 #   calibration: 5 weight-calibration time-steps x 32 samples (activations: every sampling step x 32 samples);
 #                PTQ4DM draws 160 samples from its normal time-step distribution (= 5 x 32)
 #   reconstruction: 200 AdaRound/TIAR iterations, no BRECQ block reconstruction of the non-TIB layers (minutes
 #                per block on 2 cores), Q-Diffusion's activation step-size reconstruction 200 iterations
-# Each run writes runs/evidence/<recipe>-<bits>-ddim<steps>-n<samples>/ (summary.json, disturbance.csv, ...).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bits=${1:?bits: w4a8 or w8a8}; steps=${2:?DDIM steps}; samples=${3:?samples per side}; shift 3
@@ -31,5 +36,6 @@ for r in "${recipes[@]}"; do
     --set quantization.overrides.recipe.reconstruction.blocks=false \
     --set quantization.overrides.recipe.activation.step-size-reconstruction.iterations=200 \
     || { rc=$?; [ $rc -eq 1 ] || exit $rc; }
+  art=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["provenance"]["quantization"]["artifact"])' "$dir/summary.json")
+  printf '%s\t%s\t%s\n' "$(basename "$dir")" "$art" "$steps" >> runs/evidence/manifest.tsv
 done
-python3 tools/evidence_table.py runs/evidence/*-"$bits"-ddim"$steps"-n"$samples"
