@@ -11,8 +11,8 @@ import java.util.Map;
 
 /**
  * The Pekko settings of one cluster node, from {@code tfmq.cluster}: Artery TCP on the given canonical address
- * (bound to {@code bindHost}), the seed nodes, the node's role, and the failure-detection times; everything else
- * (split-brain resolver, large-message channel) is in reference.conf's {@code pekko} block.
+ * (bound to {@code bindHost}), the seed nodes, the node's role, and the failure-detection times, over
+ * {@code tfmq-cluster.conf} (split-brain resolver, large-message channel, with the reasons).
  */
 public final class NodeConfig {
     /** Every node's actor system has this name: Pekko only lets systems of the same name form a cluster. */
@@ -42,6 +42,8 @@ public final class NodeConfig {
             node = node.withValue("pekko.cluster.failure-detector.heartbeat-interval",
                     ConfigValueFactory.fromAnyRef(Math.max(100, c.heartbeatPause().toMillis() / 4) + "ms"));
         }
-        return node.withFallback(ConfigFactory.load());
+        // -Dpekko.… still overrides tfmq-cluster.conf, which overrides the libraries' reference.conf
+        return node.withFallback(ConfigFactory.systemProperties()).withFallback(ConfigFactory.parseResources("tfmq-cluster.conf"))
+                .withFallback(ConfigFactory.load());
     }
 }
