@@ -109,7 +109,21 @@
       + ' · ' + fmt(p.samplesPerSecond) + ' samples/s' + eff + ' · ETA ' + (isFinite(num(p.etaSeconds)) ? Math.round(num(p.etaSeconds)) + ' s' : '–');
   }
 
+  // cluster runs only: one row per node, live
+  function members() {
+    const m = state.members; if (!m) return;
+    document.getElementById('cluster').hidden = false;
+    const tb = document.querySelector('#members tbody'); tb.innerHTML = '';
+    m.members.forEach(n => {
+      const tr = tb.insertRow();
+      [n.address, (n.roles || []).join(', '), n.status, n.batchesDone, n.samplesDone, n.batchesHeld, fmt(n.samplesPerSecond)]
+        .forEach(v => { tr.insertCell().textContent = String(v); });
+    });
+    tb.dataset.rows = m.members.length;
+  }
+
   const handlers = {
+    members: d => { state.members = d; members(); },
     quality: d => { state.quality.push(d); qualityCharts(); },
     progress: d => { state.progress = d; progress(); },
     disturbance: d => { state.disturbance = d; heatmap(); },
@@ -131,6 +145,7 @@
     qualityPoints: () => state.quality.length,
     chartPoints: () => ['chart-fid', 'chart-sfid', 'chart-kid', 'chart-steps'].reduce((a, id) => a + (parseInt(document.getElementById(id).dataset.points || '0')), 0),
     heatmapCells: () => parseInt(document.getElementById('heatmap').dataset.cells || '0'),
-    samplesDone: () => state.progress ? state.progress.samplesDone : 0
+    samplesDone: () => state.progress ? state.progress.samplesDone : 0,
+    memberRows: () => parseInt(document.querySelector('#members tbody').dataset.rows || '0')
   };
 })();

@@ -154,7 +154,7 @@ public final class TestModels {
     }
 
     /** Delegating side that records which thread ran each forward pass and when. */
-    static final class Logged implements DenoiserSide {
+    static class Logged implements DenoiserSide {
         final DenoiserSide d;
         final int id;
         final AtomicInteger crash;
@@ -219,6 +219,17 @@ public final class TestModels {
         p.update(e.pooled());
         s.update(e.spatial());
         return new QualityAccumulator.Reference("random-test-images", Gaussian.of(p), Gaussian.of(s), e.pooled());
+    }
+
+    /** The tiny UNet as a diffusers model folder (config.json, safetensors weights, scheduler/scheduler_config.json). */
+    public static void writeTinyModelFolder(Path dir) throws IOException {
+        Files.createDirectories(dir.resolve("scheduler"));
+        Files.copy(configFile(), dir.resolve("config.json"));
+        Map<String, INDArray> weights = new LinkedHashMap<>();
+        for (Module m : unet().modules().values()) weights.putAll(m.parameters());
+        dev.tfmq.model.io.SafeTensors.write(dir.resolve("diffusion_pytorch_model.safetensors"), weights, Map.of());
+        Files.writeString(dir.resolve("scheduler/scheduler_config.json"),
+                "{\"_class_name\": \"DDIMScheduler\", \"num_train_timesteps\": 1000}");
     }
 
     public static RunLauncher.Parts parts(int crashAt) {

@@ -13,11 +13,11 @@ import java.util.Map;
  * Fans live updates out to the dashboard and Prometheus ({@link LiveSink}s). Event names and payloads:
  * {@code progress} → {@link ProgressUpdate}, {@code quality} → {@link QualitySnapshot}, {@code disturbance} →
  * {@link DisturbanceTable.State}, {@code selection} → {@link SelectionUpdate}, {@code grids} → {@link GridsReady},
- * {@code status} → {@link Status}.
+ * {@code status} → {@link Status}, {@code members} → {@link MembersUpdate} (cluster runs).
  */
 public final class Publisher {
     public sealed interface Command extends CborMessage
-            permits ProgressUpdate, QualityUpdate, DisturbanceUpdate, SelectionUpdate, GridsReady, Status {}
+            permits ProgressUpdate, QualityUpdate, DisturbanceUpdate, SelectionUpdate, GridsReady, Status, MembersUpdate {}
 
     /** @param forwardBoundRate samples/s if the slower model's forward passes were all the work (this session) */
     public record ProgressUpdate(long samplesDone, long totalSamples, int batchesDone, int totalBatches,
@@ -35,6 +35,16 @@ public final class Publisher {
     /** Run phase: e.g. "calibrating", "selecting", "sampling", "finished", "failed". */
     public record Status(String phase, String detail) implements Command {}
 
+    /**
+     * One cluster member as the dashboard and Prometheus show it. {@code samplesPerSecond}: samples of the batches
+     * this node delivered, over the time from its first assignment to its latest delivery.
+     */
+    public record NodeRow(String address, List<String> roles, String status, int batchesDone, long samplesDone,
+                          int batchesHeld, double samplesPerSecond) {}
+
+    /** The cluster's members (and nodes that left, with their last numbers); {@code up}: members now up. */
+    public record MembersUpdate(List<NodeRow> members, int up) implements Command {}
+
     private Publisher() {}
 
     public static Behavior<Command> create(List<LiveSink> sinks) {
@@ -45,6 +55,7 @@ public final class Publisher {
                 .onMessage(SelectionUpdate.class, m -> send(sinks, "selection", m))
                 .onMessage(GridsReady.class, m -> send(sinks, "grids", m))
                 .onMessage(Status.class, m -> send(sinks, "status", m))
+                .onMessage(MembersUpdate.class, m -> send(sinks, "members", m))
                 .build();
     }
 

@@ -36,6 +36,11 @@ public final class RunCoordinator {
     private RunCoordinator() {}
 
     public static Behavior<Command> create(RunPlan plan, CompletableFuture<MetricAggregator.Result> result) {
+        return create(plan, result, WorkDistribution.LOCAL);
+    }
+
+    /** As {@link #create(RunPlan, CompletableFuture)}, with batches handed out and collected by {@code distribution}. */
+    public static Behavior<Command> create(RunPlan plan, CompletableFuture<MetricAggregator.Result> result, WorkDistribution distribution) {
         return Behaviors.setup(ctx -> new Object() {
             final ActorRef<Publisher.Command> publisher = watch(ctx, ctx.spawn(Publisher.create(plan.sinks()), "publisher"));
             final long[] ts = plan.schedule().timesteps();
@@ -44,8 +49,10 @@ public final class RunCoordinator {
             final ActorRef<MetricAggregator.Command> aggregator = watch(ctx, ctx.spawn(MetricAggregator.create(plan.state(), plan.dir(),
                     plan.totalBatches(), plan.checkpointEvery(), plan.evaluateEvery(), plan.samples(), plan.nd4jThreads(), publisher, ctx.getSelf()),
                     "aggregator", DispatcherSelector.fromConfig("tfmq-dispatchers.metrics")));
+            final ActorRef<MetricAggregator.Command> results = distribution.results(ctx, plan,
+                    new WorkDistribution.Pipeline(aggregator, publisher, selector));
             final ActorRef<DisturbanceMonitor.Command> monitor = watch(ctx, ctx.spawn(DisturbanceMonitor.create(ts,
-                    plan.selectionMetric(), selector, aggregator), "monitor"));
+                    plan.selectionMetric(), selector, results), "monitor"));
             final ActorRef<DenoisingWorker.Command> fp = watch(ctx, ctx.spawn(DenoisingWorker.create("fp", plan.fpModel(),
                     m -> new TrajectoryStepper(m, plan.scheduler().get(), plan.schedule(), plan.noise(), plan.sampleShape()),
                     plan.nd4jThreads(), plan.probeSamples(), monitor), "fp-worker", DispatcherSelector.fromConfig("tfmq-dispatchers.fp-worker")));
@@ -54,9 +61,8 @@ public final class RunCoordinator {
                     plan.nd4jThreads(), plan.probeSamples(), monitor), "quantized-worker",
                     DispatcherSelector.fromConfig("tfmq-dispatchers.quantized-worker")));
             final ActorRef<FeatureWorker.Command> features = watch(ctx, ctx.spawn(FeatureWorker.create(plan.featurizer(), plan.dir(),
-                    plan.gridsKept(), plan.nd4jThreads(), aggregator, publisher), "features", DispatcherSelector.fromConfig("tfmq-dispatchers.metrics")));
-            final ActorRef<BatchSource.Command> source = watch(ctx, ctx.spawn(BatchSource.create(plan.state().committedBatches(),
-                    plan.samples(), plan.batchSize()), "source"));
+                    plan.gridsKept(), plan.nd4jThreads(), results, publisher), "features", DispatcherSelector.fromConfig("tfmq-dispatchers.metrics")));
+            final ActorRef<BatchSource.Command> source = watch(ctx, distribution.source(ctx, plan));
             final ActorRef<BatchConductor.Command> conductor = watch(ctx, ctx.spawn(BatchConductor.create(ts.length,
                     plan.maxUncommitted(), source, fp, q, features, ctx.getSelf()), "conductor"));
             final Set<String> applied = new HashSet<>();
@@ -88,7 +94,8 @@ public final class RunCoordinator {
                                         "selection", table.perMember()));
                                 publisher.tell(new Publisher.Status("sampling", plan.samples() + " samples per side"));
                                 aggregator.tell(new MetricAggregator.SamplingStarted(table));
-                                conductor.tell(new BatchConductor.Begin());
+                                distribution.samplingStarted(table);
+                                if (distribution.localWorkers()) conductor.tell(new BatchConductor.Begin());
                             }
                             return Behaviors.same();
                         })

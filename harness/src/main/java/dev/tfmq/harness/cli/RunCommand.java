@@ -29,10 +29,14 @@ public final class RunCommand implements Callable<Integer> {
     @Option(names = "--resume", description = "continue the run in --run-dir from its last checkpoint")
     boolean resume;
 
+    @Option(names = "--cluster", description = "coordinate a cluster run: workers join with 'tfmq worker --join HOST:PORT' "
+            + "(settings: tfmq.cluster.*); the statistics equal a single-node run's")
+    boolean cluster;
+
     @Override
     public Integer call() throws Exception {
         RunConfig cfg = ConfigLoader.load(config, sets);
-        return report(new RunLauncher(cfg, System.out).run(runDir, resume, null));
+        return report(new RunLauncher(cfg, System.out).cluster(cluster).run(runDir, resume, null));
     }
 
     static int report(RunLauncher.Outcome o) {

@@ -149,6 +149,27 @@ final class Settings {
         }
     }
 
+    List<String> stringList(String path) {
+        ConfigValue v = value(path);
+        try {
+            return config.getStringList(path(path));
+        } catch (ConfigException.WrongType e) {
+            throw bad(path, v.render(), "a list of strings [ \"...\", ... ]");
+        }
+    }
+
+    java.time.Duration durationIn(String path, java.time.Duration min, java.time.Duration max) {
+        ConfigValue v = value(path);
+        java.time.Duration d;
+        try {
+            d = config.getDuration(path(path));
+        } catch (ConfigException.BadValue | ConfigException.WrongType e) {
+            throw bad(path, v.unwrapped(), "a duration such as 500ms, 3s or 1m");
+        }
+        if (d.compareTo(min) < 0 || d.compareTo(max) > 0) throw bad(path, v.unwrapped(), "a duration in [" + min + ", " + max + "]");
+        return d;
+    }
+
     Config raw() {
         return config;
     }

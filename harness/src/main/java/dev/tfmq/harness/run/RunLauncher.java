@@ -7,6 +7,8 @@ import dev.tfmq.harness.actors.LiveSink;
 import dev.tfmq.harness.actors.MetricAggregator;
 import dev.tfmq.harness.actors.RunCoordinator;
 import dev.tfmq.harness.actors.RunPlan;
+import dev.tfmq.harness.cluster.ClusterCoordinator;
+import dev.tfmq.harness.cluster.NodeConfig;
 import dev.tfmq.harness.config.RunConfig;
 import dev.tfmq.harness.eval.DisturbanceTable;
 import dev.tfmq.harness.eval.ImageFeaturizer;
@@ -59,9 +61,17 @@ public final class RunLauncher {
     private final RunConfig cfg;
     private final PrintStream log;
 
+    private boolean cluster;
+
     public RunLauncher(RunConfig cfg, PrintStream log) {
         this.cfg = cfg;
         this.log = log;
+    }
+
+    /** Run as the coordinator of a cluster ({@code tfmq.cluster}); workers join with {@code tfmq worker --join}. */
+    public RunLauncher cluster(boolean on) {
+        this.cluster = on;
+        return this;
     }
 
     public Outcome run(Path runDirArg, boolean resume, Parts parts) throws IOException, InterruptedException {
@@ -204,10 +214,15 @@ public final class RunLauncher {
                     cfg.selection().metric(), cfg.run().checkpointEveryBatches(), cfg.metrics().everyBatches(), cfg.run().gridsKept(),
                     2, state, dir, sinks);
             CompletableFuture<MetricAggregator.Result> done = new CompletableFuture<>();
-            ActorSystem<RunCoordinator.Command> system = ActorSystem.create(RunCoordinator.create(plan, done), "tfmq", ConfigFactory.load());
+            ClusterCoordinator clustered = cluster ? new ClusterCoordinator(cfg, dir, provenance, recipeText, log) : null;
+            ActorSystem<RunCoordinator.Command> system = clustered == null
+                    ? ActorSystem.create(RunCoordinator.create(plan, done), "tfmq", ConfigFactory.load())
+                    : ActorSystem.create(RunCoordinator.create(plan, done, clustered), NodeConfig.SYSTEM, clustered.pekkoConfig());
             MetricAggregator.Result result;
+            Map<String, Object> clusterReport = null;
             try {
                 result = done.get();
+                if (clustered != null) clusterReport = clustered.finish(system);
             } catch (ExecutionException e) {
                 Throwable c = e.getCause();
                 if (c instanceof RuntimeException r) throw r;
@@ -217,6 +232,7 @@ public final class RunLauncher {
                 system.getWhenTerminated().toCompletableFuture().join();
             }
             Map<String, Object> summary = Summary.build(cfg, result, provenance, cacheHit);
+            if (clusterReport != null) summary.put("cluster", clusterReport);
             Gate.Verdict verdict = Gate.evaluate(cfg.gate(), RunDirectory.JSON.valueToTree(summary),
                     cfg.gate().baseline() == null ? null : RunDirectory.JSON.readTree(cfg.baseDir().resolve(cfg.gate().baseline()).toFile()));
             summary.put("gate", verdict.toMap());
@@ -231,7 +247,7 @@ public final class RunLauncher {
         }
     }
 
-    private static UNet2DModel load(Path dir) {
+    static UNet2DModel load(Path dir) {
         try {
             return UNet2DModel.load(dir);
         } catch (IOException e) {
@@ -239,7 +255,7 @@ public final class RunLauncher {
         }
     }
 
-    private Path schedulerConfigFile(Path modelDir) throws IOException {
+    Path schedulerConfigFile(Path modelDir) throws IOException {
         if (cfg.model().schedulerConfig() != null) {
             Path p = cfg.baseDir().resolve(cfg.model().schedulerConfig());
             if (!Files.isRegularFile(p)) {
@@ -268,12 +284,12 @@ public final class RunLauncher {
 
     /** The config keys the final numbers depend on (presentation keys left out), as canonical text. */
     private String numbersConfig() {
-        Config c = cfg.source().withoutPath("dashboard").withoutPath("gate").withoutPath("run.name")
+        Config c = cfg.source().withoutPath("dashboard").withoutPath("gate").withoutPath("run.name").withoutPath("cluster")
                 .withoutPath("run.checkpoint-every-batches").withoutPath("run.grids-kept").withoutPath("quantization.cache-dir");
         return c.root().render(ConfigRenderOptions.concise());
     }
 
-    private static QuantizedSideProvider provider(String recipe) {
+    static QuantizedSideProvider provider(String recipe) {
         List<String> known = new ArrayList<>();
         for (QuantizedSideProvider p : ServiceLoader.load(QuantizedSideProvider.class)) {
             if (p.handles(recipe)) return p;

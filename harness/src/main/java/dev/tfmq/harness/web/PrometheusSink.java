@@ -18,13 +18,13 @@ import java.util.Map;
 
 /**
  * Prometheus metrics of a run (client_java, text exposition format). Labels are bounded: run, recipe, side,
- * metric, time-step index, TIB member and strategy — never sample ids. Includes the JVM metrics.
+ * metric, time-step index, TIB member, strategy and cluster node — never sample ids. Includes the JVM metrics.
  */
 public final class PrometheusSink implements LiveSink {
     private final PrometheusRegistry registry = new PrometheusRegistry();
     private final String run, recipe;
     private final Gauge samplesDone, samplesTotal, throughput, eta, quality, qualityLow, qualityHigh, stepEps, stepTraj,
-            stepOneStep, stepTemporal, choices;
+            stepOneStep, stepTemporal, choices, nodeSamples, nodeBatches, nodeThroughput, clusterMembers;
 
     public PrometheusSink(String run, String recipe) {
         this.run = run;
@@ -41,6 +41,11 @@ public final class PrometheusSink implements LiveSink {
         stepOneStep = gauge("tfmq_step_one_step_rel_l2", "Mean one-step error of the quantized model on the FP input", "step");
         stepTemporal = gauge("tfmq_step_temporal_rel_l2", "Temporal-feature relative L2 per step and TIB member", "step", "member");
         choices = gauge("tfmq_strategy_choices", "TIB members (or member-steps) choosing each strategy", "strategy");
+        // cluster runs: one series per node (bounded by the cluster's members, never by samples)
+        nodeSamples = gauge("tfmq_node_samples_done", "Samples per side delivered by each cluster node", "node");
+        nodeBatches = gauge("tfmq_node_batches_done", "Batches delivered by each cluster node", "node");
+        nodeThroughput = gauge("tfmq_node_throughput_samples_per_second", "Samples per second delivered by each cluster node", "node");
+        clusterMembers = gauge("tfmq_cluster_members", "Cluster members that are up");
         JvmMetrics.builder().register(registry);
         // exposed from the first scrape on, before the first batch is committed
         samplesDone.labelValues(run, recipe).set(0);
@@ -87,6 +92,15 @@ public final class PrometheusSink implements LiveSink {
             case "selection" -> {
                 Publisher.SelectionUpdate s = (Publisher.SelectionUpdate) payload;
                 s.table().counts().forEach((strategy, n) -> choices.labelValues(run, recipe, strategy).set(n));
+            }
+            case "members" -> {
+                Publisher.MembersUpdate m = (Publisher.MembersUpdate) payload;
+                clusterMembers.labelValues(run, recipe).set(m.up());
+                for (Publisher.NodeRow n : m.members()) {
+                    nodeSamples.labelValues(run, recipe, n.address()).set(n.samplesDone());
+                    nodeBatches.labelValues(run, recipe, n.address()).set(n.batchesDone());
+                    nodeThroughput.labelValues(run, recipe, n.address()).set(n.samplesPerSecond());
+                }
             }
             default -> { }
         }

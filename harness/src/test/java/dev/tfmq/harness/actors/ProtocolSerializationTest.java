@@ -80,6 +80,18 @@ class ProtocolSerializationTest {
                 new Publisher.ProgressUpdate(64, 512, 2, 16, 12.5, Double.NaN, 14.0), new Publisher.QualityUpdate(q),
                 new Publisher.DisturbanceUpdate(dt.state()), new Publisher.SelectionUpdate(sel, Map.of("time_embedding", 0.01)),
                 new Publisher.GridsReady(3, "iVBORw0=", "iVBORw0="), new Publisher.Status("sampling", "512 samples"),
+                new Publisher.MembersUpdate(List.of(new Publisher.NodeRow("pekko://tfmq@10.0.0.5:25520", List.of("worker"), "up", 3, 96, 1,
+                        12.5)), 2),
+                // the messages that cross nodes in a cluster run
+                new dev.tfmq.harness.cluster.WorkLedger.Enlist("pekko://tfmq@10.0.0.5:25520", ref()),
+                new dev.tfmq.harness.cluster.WorkLedger.Pull("pekko://tfmq@10.0.0.5:25520", ref()),
+                new dev.tfmq.harness.cluster.WorkLedger.Completed("pekko://tfmq@10.0.0.5:25520", new MetricAggregator.BatchFeatures(b, t, t,
+                        t, t, new double[] {1e-3}, new double[] {30}, new double[] {0.9}, 5, 6, ref()), new MetricAggregator.BatchDisturbance(b, dt.state())),
+                new dev.tfmq.harness.cluster.WorkLedger.Refused("pekko://tfmq@10.0.0.5:25520", "model differs"),
+                new dev.tfmq.harness.cluster.WorkLedger.Departed("pekko://tfmq@10.0.0.5:25520"),
+                new dev.tfmq.harness.cluster.WorkerAgent.RunAssignment(new dev.tfmq.harness.cluster.WorkLedger.Descriptor("tfmq { }", "/runs",
+                        "{}", "{\"kernels\":\"nd4j-kernels\"}"), sel, ref(), ref(), ref()),
+                new dev.tfmq.harness.cluster.WorkerAgent.RunOver(ref()),
                 new RunCoordinator.SelectionDecided(sel), new RunCoordinator.SelectionApplied("fp"), new RunCoordinator.SamplingFinished(),
                 new RunCoordinator.AggregationDone(new MetricAggregator.Result(64, 2, q, List.of(q), dt.state(), sel, 1, 2, 3, 4, 64)));
     }
