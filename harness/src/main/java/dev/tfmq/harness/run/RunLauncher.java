@@ -214,7 +214,7 @@ public final class RunLauncher {
                     cfg.selection().metric(), cfg.run().checkpointEveryBatches(), cfg.metrics().everyBatches(), cfg.run().gridsKept(),
                     2, state, dir, sinks);
             CompletableFuture<MetricAggregator.Result> done = new CompletableFuture<>();
-            ClusterCoordinator clustered = cluster ? new ClusterCoordinator(cfg, dir, provenance, recipeText, log) : null;
+            ClusterCoordinator clustered = cluster ? new ClusterCoordinator(cfg, dir, withArtifactUrl(provenance, dashboard), recipeText, log) : null;
             ActorSystem<RunCoordinator.Command> system = clustered == null
                     ? ActorSystem.create(RunCoordinator.create(plan, done), "tfmq", ConfigFactory.load())
                     : ActorSystem.create(RunCoordinator.create(plan, done, clustered), NodeConfig.SYSTEM, clustered.pekkoConfig());
@@ -298,5 +298,25 @@ public final class RunLauncher {
         throw new IllegalArgumentException("config key 'tfmq.quantization.recipe' = \"" + recipe + "\": no quantizer on the class path "
                 + "implements it" + (known.isEmpty() ? " (no QuantizedSideProvider is registered: the strategies module provides them)"
                 : " (registered: " + known + ")"));
+    }
+
+    /**
+     * The provenance sent to cluster workers: with the dashboard on, the coordinator serves its quantized artifact at
+     * {@code /artifact/<sha256>} and tells workers where ({@code quantization.artifact_url}, reached through the
+     * coordinator's canonical cluster host), so a worker without a shared volume downloads and verifies it.
+     */
+    private Map<String, Object> withArtifactUrl(Map<String, Object> provenance, Dashboard dashboard) {
+        if (dashboard == null || !(provenance.get("quantization") instanceof Map<?, ?> q)) return provenance;
+        Object file = q.get("artifact"), sha = q.get("artifact_sha256");
+        if (file == null || sha == null) return provenance;
+        String route = dev.tfmq.harness.cluster.ArtifactFetch.route(sha.toString());
+        dashboard.serveFile(route, Path.of(file.toString()));
+        String host = dev.tfmq.harness.config.ClusterConfig.of(cfg).host();
+        Map<String, Object> qq = new LinkedHashMap<>();
+        q.forEach((k, v) -> qq.put(k.toString(), v));
+        qq.put("artifact_url", "http://" + (host.contains(":") ? "[" + host + "]" : host) + ":" + dashboard.port() + route);
+        Map<String, Object> out = new LinkedHashMap<>(provenance);
+        out.put("quantization", qq);
+        return out;
     }
 }

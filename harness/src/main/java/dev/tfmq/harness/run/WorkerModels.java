@@ -25,8 +25,8 @@ import java.util.function.Supplier;
  * A cluster worker's side of a run: rebuilds the FP model, the quantized model and the feature network from the
  * files this machine can read, and refuses the run unless each matches the coordinator's provenance (model folder,
  * quantized artifact and feature network by SHA-256, and the same kernels, since the fused Vector API kernels round
- * differently from ND4J's). A worker never calibrates: the artifact must be the coordinator's (shared volume, image
- * or a copy of {@code .tfmq-cache/artifacts/<key>}).
+ * differently from ND4J's). A worker never calibrates: the artifact must be the coordinator's (shared volume, image,
+ * a copy of {@code .tfmq-cache/artifacts/<key>}, or downloaded from the coordinator's HTTP server and verified).
  */
 public final class WorkerModels {
     /** What a worker's pipeline is built from. */
@@ -87,6 +87,15 @@ public final class WorkerModels {
             JsonNode expected = provenance.at("/quantization/artifact_sha256");
             if (!expected.isMissingNode()) {
                 Path artifact = artifactDir.resolve("artifact.safetensors");
+                String url = provenance.at("/quantization/artifact_url").asText("");
+                if (!Files.isRegularFile(artifact) && !url.isEmpty()) {
+                    log.println("tfmq: worker: fetching the quantized artifact from " + url);
+                    try {
+                        dev.tfmq.harness.cluster.ArtifactFetch.download(url, expected.asText(), artifact, java.time.Duration.ofMinutes(5));
+                    } catch (IOException e) {
+                        throw new Refused("the quantized artifact is missing at " + artifact + " and could not be fetched: " + e.getMessage());
+                    }
+                }
                 if (!Files.isRegularFile(artifact)) {
                     throw new Refused("the quantized artifact is missing: expected " + artifact + " (copy the coordinator's "
                             + provenance.at("/quantization/artifact").asText() + " there, or share its tfmq.quantization.cache-dir)");

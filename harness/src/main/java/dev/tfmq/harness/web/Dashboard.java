@@ -34,14 +34,16 @@ public final class Dashboard implements LiveSink, AutoCloseable {
 
     private final Vertx vertx;
     private final HttpServer server;
+    private final Router router;
     private final String url;
     private final List<HttpServerResponse> clients = new CopyOnWriteArrayList<>();
     private final Map<String, String> latest = new LinkedHashMap<>();
     private final List<String> qualityHistory = new ArrayList<>();
 
-    private Dashboard(Vertx vertx, HttpServer server, String host) {
+    private Dashboard(Vertx vertx, HttpServer server, Router router, String host) {
         this.vertx = vertx;
         this.server = server;
+        this.router = router;
         this.url = "http://" + (host.contains(":") ? "[" + host + "]" : host) + ":" + server.actualPort() + "/";
     }
 
@@ -73,7 +75,7 @@ public final class Dashboard implements LiveSink, AutoCloseable {
         try {
             HttpServer server = vertx.createHttpServer().requestHandler(router).listen(port, host)
                     .toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
-            self[0] = new Dashboard(vertx, server, host);
+            self[0] = new Dashboard(vertx, server, router, host);
             vertx.setPeriodic(10_000, id -> self[0].clients.forEach(c -> self[0].send(c, ": keep-alive\n\n")));
             return self[0];
         } catch (ExecutionException e) {
@@ -89,6 +91,12 @@ public final class Dashboard implements LiveSink, AutoCloseable {
     public String url() { return url; }
 
     public int port() { return server.actualPort(); }
+
+    /** Serves one file read-only at {@code path} (cluster workers fetch the quantized artifact this way). */
+    public void serveFile(String path, java.nio.file.Path file) {
+        router.get(path).handler(ctx -> ctx.response().putHeader("Content-Type", "application/octet-stream")
+                .sendFile(file.toAbsolutePath().toString()));
+    }
 
     @Override
     public void publish(String event, Object payload) {
