@@ -11,10 +11,13 @@ import org.bytedeco.javacpp.Pointer;
  * to run. Measured: Q-Diffusion's step-size reconstruction of an attention block grew to 24 GB resident and was
  * killed by the kernel on a 23 GB machine. {@link #check()} reads the resident size (cheap: {@code /proc/self/statm})
  * and asks for a collection once it is above a limit, and again only after it grows by a further step, so a large
- * live set costs no repeated collections.
+ * live set costs no repeated collections. Freed buffers leave the process only if glibc returns them: the launchers
+ * fix {@code MALLOC_MMAP_THRESHOLD_} for that (see {@code ./tfmq}); without it, the resident size still climbed by
+ * ~1 GB per reconstructed block despite the collections.
  *
- * <p>Limit: system property {@code tfmq.offheap.gc-above} (bytes, or with a k/m/g suffix), else half the machine's
- * physical memory.
+ * <p>Limit: system property {@code tfmq.offheap.gc-above} (bytes, or with a k/m/g suffix), else a quarter of the
+ * machine's physical memory: one step-size iteration over an attention block allocates several GB, so the resident
+ * size overshoots the limit by that much before the next check (measured: peaks of limit + 5 GB at half).
  */
 public final class OffHeapGuard {
     private static final long STEP = 1L << 30;
@@ -59,7 +62,7 @@ public final class OffHeapGuard {
         String p = System.getProperty("tfmq.offheap.gc-above");
         if (p != null && !p.isBlank()) return parseBytes(p.trim());
         long total = Pointer.totalPhysicalBytes();
-        return total > 0 ? total / 2 : 8L << 30;
+        return total > 0 ? total / 4 : 4L << 30;
     }
 
     static long parseBytes(String s) {

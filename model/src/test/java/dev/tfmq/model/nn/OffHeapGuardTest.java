@@ -18,7 +18,7 @@ class OffHeapGuardTest {
         assertTrue(e.getMessage().contains("tfmq.offheap.gc-above"), e.getMessage());
         assertThrows(IllegalArgumentException.class, () -> OffHeapGuard.parseBytes("-2g"));
         long total = Pointer.totalPhysicalBytes();
-        if (System.getProperty("tfmq.offheap.gc-above") == null && total > 0) assertEquals(total / 2, OffHeapGuard.limitBytes());
+        if (System.getProperty("tfmq.offheap.gc-above") == null && total > 0) assertEquals(total / 4, OffHeapGuard.limitBytes());
     }
 
     @Test
