@@ -5,6 +5,9 @@
 #   tools/run_evidence.sh BITS STEPS SAMPLES [RECIPE...]
 #   tools/run_evidence.sh w4a8 20 64                        # q-diffusion ptq4dm tfmq-tib tfmq-cache tfmq
 #
+# EVIDENCE_EXTRA adds further arguments to every run (e.g. "--set quantization.overrides.calibration.trajectories=shared":
+# one set of 32 FP trajectories for all steps instead of 32 per step, which at 100 steps is 100x fewer UNet passes).
+#
 # Each run calibrates the recipe (the artifact lands in .tfmq-cache/artifacts/), measures the temporal-feature
 # disturbance at every sampling step (disturbance.csv: the Fig. 2 diagnostic; it depends on the time-step only, so a
 # small SAMPLES suffices) and records the calibration wall time, in runs/evidence/<recipe>-<bits>-ddim<steps>-n<SAMPLES>/.
@@ -35,6 +38,7 @@ for r in "${recipes[@]}"; do
     --set quantization.overrides.recipe.reconstruction.iterations=200 \
     --set quantization.overrides.recipe.reconstruction.blocks=false \
     --set quantization.overrides.recipe.activation.step-size-reconstruction.iterations=200 \
+    ${EVIDENCE_EXTRA:-} \
     || { rc=$?; [ $rc -eq 1 ] || exit $rc; }
   art=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["provenance"]["quantization"]["artifact"])' "$dir/summary.json")
   printf '%s\t%s\t%s\n' "$(basename "$dir")" "$art" "$steps" >> runs/evidence/manifest.tsv
