@@ -23,7 +23,6 @@ boundary can land on the other side; the script reports how many pixels differ a
 """
 import argparse
 import json
-import math
 import os
 import sys
 import time
@@ -127,16 +126,9 @@ class QuantizedUNet:
                 p = key[:-len(":out")]
                 self.hooks.append(modules[p].register_forward_hook(self._post(g)))
             elif kind == "SOFTMAX":
-                a = key[:-len(".softmax")]
-                modules[a].softmax_grid = g
-                modules[a].owner = self
+                modules[key[:-len(".softmax")]].probs_hook = self._probs(g)
             else:
                 sys.exit(f"{artifact}: unknown site kind {kind} at {key}")
-        for m in modules.values():
-            if isinstance(m, unet2d.Attention):
-                m.forward = _attention_forward.__get__(m)
-                if not hasattr(m, "softmax_grid"):
-                    m.softmax_grid = None
         # temporal strategy (the recipe is stored as JSON)
         self.strategy = json.loads(meta.get("recipe") or "{}").get("temporal", {}).get("strategy", "tib")
         if self.strategy not in ("tib", "cache", "selection"):
@@ -173,6 +165,12 @@ class QuantizedUNet:
             return fake_quant(out, s, z, g.bits)
         return hook
 
+    def _probs(self, g):
+        def hook(att):
+            s, z = g.at(self.t)
+            return fake_quant(att, s, z, g.bits)
+        return hook
+
     def _uses_cache(self, member, t):
         if self.strategy == "cache":
             return True
@@ -199,29 +197,6 @@ class QuantizedUNet:
             raise ValueError("one time-step per batch")
         self.t = int(ts[0])
         return self.unet(x, t)
-
-
-def _attention_forward(self, x):
-    """unet2d.Attention.forward with an explicit softmax whose probabilities are fake-quantized."""
-    b, c, h, w = x.shape
-    res = x
-    y = self.group_norm(x) if self.group_norm is not None else x
-    y = y.reshape(b, c, h * w).transpose(1, 2)
-    q = self.to_q(y).reshape(b, h * w, self.heads, self.head_dim).transpose(1, 2)
-    k = self.to_k(y).reshape(b, h * w, self.heads, self.head_dim).transpose(1, 2)
-    v = self.to_v(y).reshape(b, h * w, self.heads, self.head_dim).transpose(1, 2)
-    att = torch.softmax((q @ k.transpose(-1, -2)) * (1.0 / math.sqrt(self.head_dim)), dim=-1)
-    if self.softmax_grid is not None:
-        s, z = self.softmax_grid.at(self.owner.t)
-        att = fake_quant(att, s, z, self.softmax_grid.bits)
-    o = att @ v
-    o = o.transpose(1, 2).reshape(b, h * w, c)
-    o = self.to_out[1](self.to_out[0](o))
-    o = o.transpose(1, 2).reshape(b, c, h, w)
-    out = o + res
-    if self.rescale_output_factor != 1.0:
-        out = out / self.rescale_output_factor
-    return out
 
 
 def read_png(path):

@@ -141,10 +141,14 @@ class Attention(nn.Module):
         q = self.to_q(y).reshape(b, h * w, self.heads, self.head_dim).transpose(1, 2)
         k = self.to_k(y).reshape(b, h * w, self.heads, self.head_dim).transpose(1, 2)
         v = self.to_v(y).reshape(b, h * w, self.heads, self.head_dim).transpose(1, 2)
-        if hasattr(F, "scaled_dot_product_attention"):
+        probs_hook = getattr(self, "probs_hook", None)
+        if probs_hook is None and hasattr(F, "scaled_dot_product_attention"):
             o = F.scaled_dot_product_attention(q, k, v)
         else:
             att = torch.softmax((q @ k.transpose(-1, -2)) * (1.0 / math.sqrt(self.head_dim)), dim=-1)
+            if probs_hook is not None:
+                # e.g. fake quantization of the probabilities (tools/quant_eval_torch.py)
+                att = probs_hook(att)
             o = att @ v
         o = o.transpose(1, 2).reshape(b, h * w, c)
         o = self.to_out[1](self.to_out[0](o))
