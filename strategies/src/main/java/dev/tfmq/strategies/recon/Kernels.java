@@ -170,7 +170,14 @@ public final class Kernels {
         Ops.matmul(dO, p, false, false, 1.0, dv);
         INDArray dp = Nd4j.create(q.dataType(), nh, t, t);
         Ops.matmul(dO, v, true, false, 1.0, dp);
-        // softmax backward per row: dS = P ⊙ (dP − Σ_j dP·P)
+        return scoresBackward(q, k, p, dp, scale, dv);
+    }
+
+    /**
+     * From dL/dP (overwritten) to {dq, dk, dv}: the softmax backward per row, dS = P ⊙ (dP − Σ_j dP·P), then the
+     * gradients of S = scale·qᵀk.
+     */
+    private static INDArray[] scoresBackward(INDArray q, INDArray k, INDArray p, INDArray dp, double scale, INDArray dv) {
         INDArray rowDot = dp.mul(p).sum(true, 2);
         INDArray ds = dp.subi(rowDot.broadcast(dp.shape())).muli(p);
         INDArray dq = Nd4j.create(q.dataType(), q.shape());
@@ -203,14 +210,7 @@ public final class Kernels {
         Ops.matmul(dO, pq, false, false, 1.0, dv);
         INDArray dpq = Nd4j.create(q.dataType(), p.shape());
         Ops.matmul(dO, v, true, false, 1.0, dpq);
-        INDArray dp = probsQuant.backward(dpq);
-        INDArray rowDot = dp.mul(p).sum(true, 2);
-        INDArray ds = dp.subi(rowDot.broadcast(dp.shape())).muli(p);
-        INDArray dq = Nd4j.create(q.dataType(), q.shape());
-        Ops.matmul(k, ds, false, true, scale, dq);
-        INDArray dk = Nd4j.create(q.dataType(), k.shape());
-        Ops.matmul(q, ds, false, false, scale, dk);
-        return new INDArray[] {dq, dk, dv};
+        return scoresBackward(q, k, p, probsQuant.backward(dpq), scale, dv);
     }
 
     // ---- nearest upsampling ---------------------------------------------------------------------------------
