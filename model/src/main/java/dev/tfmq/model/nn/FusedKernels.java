@@ -88,4 +88,17 @@ public final class FusedKernels {
         VectorMath.attention(qa, ka, va, oa, (int) q.size(0), heads, d, (int) q.size(2), scale);
         store(oa, o);
     }
+
+    /** Channel-first linear layer: x [B, cin, T] → y [B, cout, T] with weight [cout, cin] and optional bias. */
+    public static void channelLinear(Staging st, float[] weight, float[] bias, INDArray x, INDArray y) {
+        int b = (int) x.size(0);
+        int cin = (int) x.size(1);
+        int t = (int) x.size(2);
+        int cout = (int) y.size(1);
+        float[] xa = st.get(0, x.length());
+        float[] ya = st.get(1, y.length());
+        load(x, xa);
+        VectorMath.channelLinear(weight, bias, xa, ya, b, cout, cin, t);
+        store(ya, y);
+    }
 }

@@ -1,5 +1,6 @@
 package dev.tfmq.model.nn;
 
+import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
@@ -36,9 +37,13 @@ public final class Linear extends Module {
                     + " != " + java.util.Arrays.toString(weight.shape()));
         }
         this.weight = w;
+        this.weightF = null;
     }
 
-    public void setBias(INDArray b) { this.bias = b; }
+    public void setBias(INDArray b) {
+        this.bias = b;
+        this.weightF = null;
+    }
 
     /** [N, in] → [N, out]. */
     public void forwardRows(INDArray in, INDArray out) {
@@ -53,10 +58,24 @@ public final class Linear extends Module {
      */
     public void forwardChannels(INDArray in, INDArray out) {
         before(in);
-        Ops.matmul(batchedWeight(in.size(0)), in, false, false, 1.0, out);
-        if (bias != null) Ops.addChannelVector(out, bias);
+        if (FusedKernels.enabled() && in.dataType() == DataType.FLOAT && out.dataType() == DataType.FLOAT
+                && weight.dataType() == DataType.FLOAT) {
+            if (weightF == null) {
+                weightF = weight.dup('c').reshape(weight.length()).toFloatVector();
+                biasF = bias == null ? null : bias.dup('c').reshape(bias.length()).toFloatVector();
+            }
+            FusedKernels.channelLinear(staging, weightF, biasF, in, out);
+        } else {
+            Ops.matmul(batchedWeight(in.size(0)), in, false, false, 1.0, out);
+            if (bias != null) Ops.addChannelVector(out, bias);
+        }
         after(out);
     }
+
+    /** Heap copies of weight and bias for the fused kernel; dropped whenever either is replaced. */
+    private float[] weightF;
+    private float[] biasF;
+    private final FusedKernels.Staging staging = new FusedKernels.Staging();
 
     /**
      * The weight repeated per image, [B, out, in]: ND4J's batched matmul needs equal ranks, and one batched

@@ -39,7 +39,16 @@ class VectorMathTest {
 
     @Test
     void attentionKernelMatchesADirectComputation() {
-        int b = 2, heads = 2, d = 3, t = 21; // t not a multiple of the vector width: exercises the masked tail
+        // t not a multiple of the vector width: the masked tail; d = 3 runs only the one-dimension path
+        attentionMatchesDirectComputation(2, 2, 3, 21);
+        // d = 8 and 16: the eight-dimension register blocks; d = 13: a block plus single dimensions; t = 37: the
+        // four-key unrolled loop plus its remainder
+        attentionMatchesDirectComputation(1, 2, 8, 37);
+        attentionMatchesDirectComputation(2, 1, 16, 49);
+        attentionMatchesDirectComputation(1, 2, 13, 6);
+    }
+
+    private static void attentionMatchesDirectComputation(int b, int heads, int d, int t) {
         SplittableRandom r = new SplittableRandom(3);
         float[] q = new float[b * heads * d * t];
         float[] k = new float[q.length];
@@ -71,7 +80,39 @@ class VectorMathTest {
                 for (int dd = 0; dd < d; dd++) {
                     double e = 0;
                     for (int j = 0; j < t; j++) e += p[j] * v[base + dd * t + j];
-                    assertEquals(e / sum, o[base + dd * t + i], 2e-6, "bh " + bh + " i " + i + " d " + dd);
+                    assertEquals(e / sum, o[base + dd * t + i], 2e-6,
+                            "d=" + d + " t=" + t + " bh " + bh + " i " + i + " d " + dd);
+                }
+            }
+        }
+    }
+
+    @Test
+    void channelLinearMatchesADirectComputation() {
+        // cout = 7: one four-row block plus single rows; t = 45: two-vector, one-vector and scalar position tails
+        for (int[] c : new int[][]{{2, 7, 5, 45}, {1, 8, 3, 3}, {3, 4, 16, 64}}) {
+            int b = c[0], cout = c[1], cin = c[2], t = c[3];
+            SplittableRandom r = new SplittableRandom(11);
+            float[] w = new float[cout * cin];
+            float[] bias = new float[cout];
+            float[] x = new float[b * cin * t];
+            for (int i = 0; i < w.length; i++) w[i] = (float) r.nextGaussian();
+            for (int i = 0; i < bias.length; i++) bias[i] = (float) r.nextGaussian();
+            for (int i = 0; i < x.length; i++) x[i] = (float) r.nextGaussian();
+            float[] y = new float[b * cout * t];
+            float[] yNoBias = new float[y.length];
+            VectorMath.channelLinear(w, bias, x, y, b, cout, cin, t);
+            VectorMath.channelLinear(w, null, x, yNoBias, b, cout, cin, t);
+            for (int n = 0; n < b; n++) {
+                for (int o = 0; o < cout; o++) {
+                    for (int j = 0; j < t; j++) {
+                        double e = 0;
+                        for (int i = 0; i < cin; i++) e += (double) w[o * cin + i] * x[(n * cin + i) * t + j];
+                        int at = (n * cout + o) * t + j;
+                        String where = "b=" + n + " o=" + o + " j=" + j + " of " + java.util.Arrays.toString(c);
+                        assertEquals(e + bias[o], y[at], 1e-5, where);
+                        assertEquals(e, yNoBias[at], 1e-5, where);
+                    }
                 }
             }
         }
