@@ -65,6 +65,13 @@ public final class Conv2d extends Module {
         after(out);
     }
 
+    /** Channels-last: in [B, H, W, in] → out [B, H', W', out]. */
+    public void forwardChannelsLast(INDArray in, INDArray out) {
+        before(in);
+        Ops.conv2dHwio(in, kernelHwio, bias, stride, padding, out, true);
+        after(out);
+    }
+
     @Override
     public Map<String, INDArray> parameters() { return params(path(), weight, bias); }
 

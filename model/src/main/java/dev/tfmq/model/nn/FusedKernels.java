@@ -32,7 +32,7 @@ public final class FusedKernels {
 
     /** Reusable heap staging arrays, one set per owner (a module), grown on demand and never shrunk. */
     public static final class Staging {
-        private final float[][] arrays = new float[4][];
+        private final float[][] arrays = new float[6][];
 
         float[] get(int slot, long n) {
             if (n > Integer.MAX_VALUE) throw new IllegalArgumentException("tensor of " + n + " elements is too large");
@@ -100,5 +100,65 @@ public final class FusedKernels {
         load(x, xa);
         VectorMath.channelLinear(weight, bias, xa, ya, b, cout, cin, t);
         store(ya, y);
+    }
+
+    /**
+     * GroupNorm (+SiLU) of channels-last x [B, H, W, C] into out, with the optional per-(image, channel) terms
+     * of {@link VectorMath#groupNormChannelsLast}: {@code pre} [B, C] added before normalising, {@code postScale}
+     * (the factor itself, i.e. 1 + scale) and {@code postShift} [B, C] applied after.
+     */
+    public static void groupNormChannelsLast(Staging st, INDArray x, INDArray out, int groups, float[] gamma,
+                                             float[] beta, double eps, boolean silu, INDArray pre,
+                                             INDArray postScale, INDArray postShift) {
+        long b = x.size(0);
+        long c = x.size(x.rank() - 1);
+        long hw = x.length() / (b * c);
+        float[] in = st.get(0, x.length());
+        float[] res = st.get(1, x.length());
+        load(x, in);
+        float[] p = null;
+        float[] ps = null;
+        float[] pt = null;
+        if (pre != null) load(pre, p = st.get(2, pre.length()));
+        if (postScale != null) {
+            load(postScale, ps = st.get(3, postScale.length()));
+            load(postShift, pt = st.get(4, postShift.length()));
+        }
+        VectorMath.groupNormChannelsLast(in, res, (int) b, (int) hw, (int) c, groups, gamma, beta, eps, silu, p, ps, pt);
+        store(res, out);
+    }
+
+    /** Attention core over token-major q, k, v [B, T, heads·d] into o (same shape). */
+    public static void attentionTokens(Staging st, INDArray q, INDArray k, INDArray v, INDArray o, int heads, int d,
+                                       float scale) {
+        long n = q.length();
+        float[] qa = st.get(0, n);
+        float[] ka = st.get(1, n);
+        float[] va = st.get(2, n);
+        float[] oa = st.get(3, n);
+        load(q, qa);
+        load(k, ka);
+        load(v, va);
+        int b = (int) q.size(0);
+        int c = heads * d;
+        VectorMath.attentionTokens(qa, 0, ka, 0, va, 0, c, null, null, null, oa, b, heads, d,
+                (int) (n / (b * (long) c)), scale);
+        store(oa, o);
+    }
+
+    /**
+     * Attention core over one packed projection qkv [B, T, 3·heads·d] (q | k | v per token, without their
+     * biases, which the kernel adds while gathering) into o [B, T, heads·d].
+     */
+    public static void attentionPacked(Staging st, INDArray qkv, float[] bq, float[] bk, float[] bv, INDArray o,
+                                       int heads, int d, float scale) {
+        float[] in = st.get(0, qkv.length());
+        float[] oa = st.get(3, o.length());
+        load(qkv, in);
+        int b = (int) qkv.size(0);
+        int c = heads * d;
+        int t = (int) (o.length() / (b * (long) c));
+        VectorMath.attentionTokens(in, 0, in, c, in, 2 * c, 3 * c, bq, bk, bv, oa, b, heads, d, t, scale);
+        store(oa, o);
     }
 }

@@ -90,6 +90,32 @@ public final class GroupNorm extends Module {
         if (silu) Ops.silu(out, out);
     }
 
+    /**
+     * Channels-last [B, ..., C] (float32, fused kernels on): normalises {@code in + pre} into {@code out} (may be
+     * the same array), then multiplies by {@code postScale} and adds {@code postShift} (all [B, C], each optional;
+     * the ResnetBlock's time conditioning), then SiLU if asked. A hook sees the input with {@code pre} added and
+     * the norm's own output, before the post terms and SiLU, as in diffusers.
+     */
+    public void forwardChannelsLast(INDArray in, INDArray out, boolean silu, INDArray pre, INDArray postScale,
+                                    INDArray postShift) {
+        if (hook() == null) {
+            FusedKernels.groupNormChannelsLast(staging, in, out, groups, gammaF, betaF, eps, silu, pre, postScale, postShift);
+            return;
+        }
+        long b = in.size(0);
+        long c = in.size(in.rank() - 1);
+        if (pre != null) Ops.addPerImageChannel(in.reshape('c', b, in.length() / (b * c), c), pre);
+        before(in);
+        FusedKernels.groupNormChannelsLast(staging, in, out, groups, gammaF, betaF, eps, false, null, null, null);
+        after(out);
+        INDArray out3 = out.reshape('c', b, out.length() / (b * c), c);
+        if (postScale != null) {
+            Ops.mulPerImageChannel(out3, postScale);
+            Ops.addPerImageChannel(out3, postShift);
+        }
+        if (silu) Ops.silu(out, out);
+    }
+
     @Override
     public Map<String, INDArray> parameters() { return params(path(), gamma, beta); }
 }

@@ -174,38 +174,49 @@ final class VectorMath {
                 s = new float[t * lanes];
                 SCRATCH.set(s);
             }
-            var mask = F.indexInRange(i0, t);
-            int dd = 0;
-            for (; dd + 8 <= d; dd += 8) scores8(q, k, s, base, dd, t, i0, mask, scale, dd == 0);
-            for (; dd < d; dd++) scores1(q, k, s, base, dd, t, i0, mask, scale, dd == 0);
-            FloatVector max = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
-            for (int j = 0; j < t; j++) max = max.max(FloatVector.fromArray(F, s, j * lanes));
-            FloatVector sum = FloatVector.zero(F);
-            for (int j = 0; j < t; j++) {
-                FloatVector p = exp(FloatVector.fromArray(F, s, j * lanes).sub(max));
-                p.intoArray(s, j * lanes);
-                sum = sum.add(p);
-            }
-            FloatVector inv = FloatVector.broadcast(F, 1f).div(sum);
-            dd = 0;
-            for (; dd + 8 <= d; dd += 8) output8(v, o, s, base, dd, t, i0, mask, inv);
-            for (; dd < d; dd++) output1(v, o, s, base, dd, t, i0, mask, inv);
+            queryBlock(q, k, v, o, base, base, base, base, d, t, i0, scale, s);
         });
     }
 
+    /**
+     * One block of queries [i0, i0 + lanes) of one head: q, k, v and o rows of head dimension m start at
+     * {@code xBase + m·t}; scores and then probabilities live in s[0, t·lanes).
+     */
+    private static void queryBlock(float[] q, float[] k, float[] v, float[] o, int qBase, int kBase, int vBase,
+                                   int oBase, int d, int t, int i0, float scale, float[] s) {
+        int lanes = F.length();
+        var mask = F.indexInRange(i0, t);
+        int dd = 0;
+        for (; dd + 8 <= d; dd += 8) scores8(q, qBase, k, kBase, s, dd, t, i0, mask, scale, dd == 0);
+        for (; dd < d; dd++) scores1(q, qBase, k, kBase, s, dd, t, i0, mask, scale, dd == 0);
+        FloatVector max = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
+        for (int j = 0; j < t; j++) max = max.max(FloatVector.fromArray(F, s, j * lanes));
+        FloatVector sum = FloatVector.zero(F);
+        for (int j = 0; j < t; j++) {
+            FloatVector p = exp(FloatVector.fromArray(F, s, j * lanes).sub(max));
+            p.intoArray(s, j * lanes);
+            sum = sum.add(p);
+        }
+        FloatVector inv = FloatVector.broadcast(F, 1f).div(sum);
+        dd = 0;
+        for (; dd + 8 <= d; dd += 8) output8(v, vBase, o, oBase, s, dd, t, i0, mask, inv);
+        for (; dd < d; dd++) output1(v, vBase, o, oBase, s, dd, t, i0, mask, inv);
+    }
+
     /** s[j] (+)= Σ over head dims dd..dd+7 of scale·q[m, block] · k[m, j]. */
-    private static void scores8(float[] q, float[] k, float[] s, int base, int dd, int t, int i0,
+    private static void scores8(float[] q, int qBase, float[] k, int kBase, float[] s, int dd, int t, int i0,
                                 VectorMask<Float> mask, float scale, boolean first) {
         int lanes = F.length();
-        int r = base + dd * t;
-        FloatVector q0 = FloatVector.fromArray(F, q, r + i0, mask).mul(scale);
-        FloatVector q1 = FloatVector.fromArray(F, q, r + t + i0, mask).mul(scale);
-        FloatVector q2 = FloatVector.fromArray(F, q, r + 2 * t + i0, mask).mul(scale);
-        FloatVector q3 = FloatVector.fromArray(F, q, r + 3 * t + i0, mask).mul(scale);
-        FloatVector q4 = FloatVector.fromArray(F, q, r + 4 * t + i0, mask).mul(scale);
-        FloatVector q5 = FloatVector.fromArray(F, q, r + 5 * t + i0, mask).mul(scale);
-        FloatVector q6 = FloatVector.fromArray(F, q, r + 6 * t + i0, mask).mul(scale);
-        FloatVector q7 = FloatVector.fromArray(F, q, r + 7 * t + i0, mask).mul(scale);
+        int qr = qBase + dd * t + i0;
+        int r = kBase + dd * t;
+        FloatVector q0 = FloatVector.fromArray(F, q, qr, mask).mul(scale);
+        FloatVector q1 = FloatVector.fromArray(F, q, qr + t, mask).mul(scale);
+        FloatVector q2 = FloatVector.fromArray(F, q, qr + 2 * t, mask).mul(scale);
+        FloatVector q3 = FloatVector.fromArray(F, q, qr + 3 * t, mask).mul(scale);
+        FloatVector q4 = FloatVector.fromArray(F, q, qr + 4 * t, mask).mul(scale);
+        FloatVector q5 = FloatVector.fromArray(F, q, qr + 5 * t, mask).mul(scale);
+        FloatVector q6 = FloatVector.fromArray(F, q, qr + 6 * t, mask).mul(scale);
+        FloatVector q7 = FloatVector.fromArray(F, q, qr + 7 * t, mask).mul(scale);
         // four keys per iteration: each key's sum is a chain of eight dependent FMAs, and four independent chains
         // keep both FMA units busy instead of waiting out the FMA latency
         int j = 0;
@@ -274,11 +285,11 @@ final class VectorMath {
         }
     }
 
-    private static void scores1(float[] q, float[] k, float[] s, int base, int dd, int t, int i0,
+    private static void scores1(float[] q, int qBase, float[] k, int kBase, float[] s, int dd, int t, int i0,
                                 VectorMask<Float> mask, float scale, boolean first) {
         int lanes = F.length();
-        int r = base + dd * t;
-        FloatVector q0 = FloatVector.fromArray(F, q, r + i0, mask).mul(scale);
+        int r = kBase + dd * t;
+        FloatVector q0 = FloatVector.fromArray(F, q, qBase + dd * t + i0, mask).mul(scale);
         for (int j = 0; j < t; j++) {
             FloatVector acc = first ? FloatVector.zero(F) : FloatVector.fromArray(F, s, j * lanes);
             q0.fma(FloatVector.broadcast(F, k[r + j]), acc).intoArray(s, j * lanes);
@@ -286,10 +297,11 @@ final class VectorMath {
     }
 
     /** o[m, block] = inv · Σ_j p[j] · v[m, j] for head dims dd..dd+7. */
-    private static void output8(float[] v, float[] o, float[] s, int base, int dd, int t, int i0,
+    private static void output8(float[] v, int vBase, float[] o, int oBase, float[] s, int dd, int t, int i0,
                                 VectorMask<Float> mask, FloatVector inv) {
         int lanes = F.length();
-        int r = base + dd * t;
+        int r = vBase + dd * t;
+        int or = oBase + dd * t + i0;
         FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
         for (int j = 0; j < t; j++) {
             FloatVector p = FloatVector.fromArray(F, s, j * lanes);
@@ -303,23 +315,23 @@ final class VectorMath {
             a6 = p.fma(FloatVector.broadcast(F, v[vj + 6 * t]), a6);
             a7 = p.fma(FloatVector.broadcast(F, v[vj + 7 * t]), a7);
         }
-        a0.mul(inv).intoArray(o, r + i0, mask);
-        a1.mul(inv).intoArray(o, r + t + i0, mask);
-        a2.mul(inv).intoArray(o, r + 2 * t + i0, mask);
-        a3.mul(inv).intoArray(o, r + 3 * t + i0, mask);
-        a4.mul(inv).intoArray(o, r + 4 * t + i0, mask);
-        a5.mul(inv).intoArray(o, r + 5 * t + i0, mask);
-        a6.mul(inv).intoArray(o, r + 6 * t + i0, mask);
-        a7.mul(inv).intoArray(o, r + 7 * t + i0, mask);
+        a0.mul(inv).intoArray(o, or, mask);
+        a1.mul(inv).intoArray(o, or + t, mask);
+        a2.mul(inv).intoArray(o, or + 2 * t, mask);
+        a3.mul(inv).intoArray(o, or + 3 * t, mask);
+        a4.mul(inv).intoArray(o, or + 4 * t, mask);
+        a5.mul(inv).intoArray(o, or + 5 * t, mask);
+        a6.mul(inv).intoArray(o, or + 6 * t, mask);
+        a7.mul(inv).intoArray(o, or + 7 * t, mask);
     }
 
-    private static void output1(float[] v, float[] o, float[] s, int base, int dd, int t, int i0,
+    private static void output1(float[] v, int vBase, float[] o, int oBase, float[] s, int dd, int t, int i0,
                                 VectorMask<Float> mask, FloatVector inv) {
         int lanes = F.length();
-        int r = base + dd * t;
+        int r = vBase + dd * t;
         FloatVector a0 = FloatVector.zero(F);
         for (int j = 0; j < t; j++) a0 = FloatVector.fromArray(F, s, j * lanes).fma(FloatVector.broadcast(F, v[r + j]), a0);
-        a0.mul(inv).intoArray(o, r + i0, mask);
+        a0.mul(inv).intoArray(o, oBase + dd * t + i0, mask);
     }
 
     /**
@@ -431,5 +443,163 @@ final class VectorMath {
         }
     }
 
+    /**
+     * GroupNorm over channels-last x [b, hw, c] into y, with two optional per-(image, channel) terms of the
+     * ResnetBlock folded in: {@code pre} [b, c] is added to x before the statistics (the time-embedding projection),
+     * and {@code postScale}/{@code postShift} [b, c] transform the normalised value (scale-shift conditioning:
+     * y = norm(x)·(1 + scale) + shift, with 1 + scale passed in). Statistics per (image, group) in two passes
+     * (mean, then centred squares), accumulated per channel along the rows and flushed to double every 64 rows.
+     * Parallel over images.
+     */
+    static void groupNormChannelsLast(float[] x, float[] y, int b, int hw, int c, int groups, float[] gamma,
+                                      float[] beta, double eps, boolean silu, float[] pre, float[] postScale,
+                                      float[] postShift) {
+        int cpg = c / groups;
+        IntStream.range(0, b).parallel().forEach(n -> {
+            float[] acc = ROW_SCRATCH.get();
+            if (acc.length < 3 * c) {
+                acc = new float[3 * c];
+                ROW_SCRATCH.set(acc);
+            }
+            double[] total = new double[c];
+            int base = n * hw * c;
+            int preAt = n * c;
+            // pass 1: per-channel sums
+            channelSums(x, base, hw, c, pre, preAt, null, acc, total);
+            double[] mean = new double[groups];
+            float[] meanC = new float[c];
+            for (int g = 0; g < groups; g++) {
+                double s = 0;
+                for (int k = 0; k < cpg; k++) s += total[g * cpg + k];
+                mean[g] = s / ((double) hw * cpg);
+                for (int k = 0; k < cpg; k++) meanC[g * cpg + k] = (float) mean[g];
+            }
+            // pass 2: per-channel centred squares around the group mean
+            java.util.Arrays.fill(total, 0);
+            channelSums(x, base, hw, c, pre, preAt, meanC, acc, total);
+            float[] scale = new float[c];
+            float[] shift = new float[c];
+            for (int g = 0; g < groups; g++) {
+                double s = 0;
+                for (int k = 0; k < cpg; k++) s += total[g * cpg + k];
+                double inv = 1.0 / Math.sqrt(s / ((double) hw * cpg) + eps);
+                for (int k = 0; k < cpg; k++) {
+                    int ch = g * cpg + k;
+                    double sc = gamma[ch] * inv;
+                    double sh = beta[ch] - mean[g] * sc;
+                    if (pre != null) sh += pre[preAt + ch] * sc; // normalise x + pre: fold pre into the shift
+                    if (postScale != null) {
+                        sc *= postScale[preAt + ch];
+                        sh = sh * postScale[preAt + ch] + postShift[preAt + ch];
+                    }
+                    scale[ch] = (float) sc;
+                    shift[ch] = (float) sh;
+                }
+            }
+            // pass 3: y = x·scale + shift (+ SiLU), row by row
+            int lanes = F.length();
+            int bound = F.loopBound(c);
+            for (int p = 0; p < hw; p++) {
+                int row = base + p * c;
+                int i = 0;
+                for (; i < bound; i += lanes) {
+                    FloatVector v = FloatVector.fromArray(F, x, row + i)
+                            .fma(FloatVector.fromArray(F, scale, i), FloatVector.fromArray(F, shift, i));
+                    if (silu) v = v.div(exp(v.neg()).add(1f));
+                    v.intoArray(y, row + i);
+                }
+                for (; i < c; i++) {
+                    float v = x[row + i] * scale[i] + shift[i];
+                    y[row + i] = silu ? v / (exp(-v) + 1f) : v;
+                }
+            }
+        });
+    }
+
+    /**
+     * Per-channel sums over the rows of one image: of x + pre when {@code centre} is null, else of
+     * (x + pre − centre)². Float partial sums per 64 rows, then double.
+     */
+    private static void channelSums(float[] x, int base, int hw, int c, float[] pre, int preAt, float[] centre,
+                                    float[] acc, double[] total) {
+        int lanes = F.length();
+        int bound = F.loopBound(c);
+        for (int p0 = 0; p0 < hw; p0 += 64) {
+            java.util.Arrays.fill(acc, 0, c, 0f);
+            int p1 = Math.min(hw, p0 + 64);
+            for (int p = p0; p < p1; p++) {
+                int row = base + p * c;
+                int i = 0;
+                for (; i < bound; i += lanes) {
+                    FloatVector v = FloatVector.fromArray(F, x, row + i);
+                    if (pre != null) v = v.add(FloatVector.fromArray(F, pre, preAt + i));
+                    if (centre != null) {
+                        v = v.sub(FloatVector.fromArray(F, centre, i));
+                        v = v.mul(v);
+                    }
+                    v.add(FloatVector.fromArray(F, acc, i)).intoArray(acc, i);
+                }
+                for (; i < c; i++) {
+                    float v = x[row + i];
+                    if (pre != null) v += pre[preAt + i];
+                    if (centre != null) {
+                        v -= centre[i];
+                        v *= v;
+                    }
+                    acc[i] += v;
+                }
+            }
+            for (int i = 0; i < c; i++) total[i] += acc[i];
+        }
+    }
+
+    /**
+     * The attention core over token-major q, k, v (channels-last feature maps): token j of image n has its q at
+     * {@code q[qOff + (n·t + j)·stride ...]} (likewise k and v; stride = heads·d for separate tensors, 3·heads·d for
+     * one packed q|k|v tensor), plus the optional per-channel biases; o is [b, t, heads·d]. Per (image, head) the
+     * head's columns are gathered (bias added) into channel-first [d, t] scratch, the query-block kernel of
+     * {@link #attention} runs on them, and the output columns are scattered back.
+     */
+    static void attentionTokens(float[] q, int qOff, float[] k, int kOff, float[] v, int vOff, int stride,
+                                float[] bq, float[] bk, float[] bv, float[] o, int b, int heads, int d, int t,
+                                float scale) {
+        int lanes = F.length();
+        int blocks = (t + lanes - 1) / lanes;
+        int c = heads * d;
+        IntStream.range(0, b * heads).parallel().forEach(task -> {
+            int n = task / heads;
+            int h = task % heads;
+            float[] s = SCRATCH.get();
+            int need = t * lanes + 4 * d * t;
+            if (s.length < need) {
+                s = new float[need];
+                SCRATCH.set(s);
+            }
+            int qAt = t * lanes;
+            int kAt = qAt + d * t;
+            int vAt = kAt + d * t;
+            int oAt = vAt + d * t;
+            int src = n * t * stride + h * d;
+            int hd = h * d;
+            for (int j = 0; j < t; j++) {
+                int at = src + j * stride;
+                for (int dd = 0; dd < d; dd++) {
+                    s[qAt + dd * t + j] = q[qOff + at + dd] + (bq == null ? 0f : bq[hd + dd]);
+                    s[kAt + dd * t + j] = k[kOff + at + dd] + (bk == null ? 0f : bk[hd + dd]);
+                    s[vAt + dd * t + j] = v[vOff + at + dd] + (bv == null ? 0f : bv[hd + dd]);
+                }
+            }
+            for (int blk = 0; blk < blocks; blk++) {
+                queryBlock(s, s, s, s, qAt, kAt, vAt, oAt, d, t, blk * lanes, scale, s);
+            }
+            int dst = n * t * c + hd;
+            for (int j = 0; j < t; j++) {
+                int at = dst + j * c;
+                for (int dd = 0; dd < d; dd++) o[at + dd] = s[oAt + dd * t + j];
+            }
+        });
+    }
+
+    private static final ThreadLocal<float[]> ROW_SCRATCH = ThreadLocal.withInitial(() -> new float[0]);
     private static final ThreadLocal<float[]> SCRATCH = ThreadLocal.withInitial(() -> new float[0]);
 }

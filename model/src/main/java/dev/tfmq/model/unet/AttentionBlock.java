@@ -11,6 +11,7 @@ import dev.tfmq.model.nn.ModuleKind;
 import dev.tfmq.model.nn.Ops;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
 
 import java.util.ArrayList;
@@ -115,6 +116,81 @@ public final class AttentionBlock extends Module {
         if (rescale != 1.0) out.divi(rescale);
         after(out);
     }
+
+    /**
+     * The same block on a channels-last x [B, H, W, C] (float32 with the fused kernels): the feature map is
+     * already token-major [B·T, C], so the projections are plain matrix products over all tokens of the batch.
+     * Hooks on the projections see [B·T, C] tensors; a probabilities hook gets the same [n, T, T] scores as in
+     * the channel-first layout (q, k, v are transposed for that path).
+     */
+    public void forwardChannelsLast(INDArray x, INDArray out) {
+        before(x);
+        long b = x.size(0);
+        long t = x.size(1) * x.size(2);
+        INDArray x3 = x.reshape('c', b, t, channels);
+        INDArray normed = pool.get(path() + ":normedT", b * t, channels);
+        if (groupNorm != null) groupNorm.forwardChannelsLast(x3, normed.reshape('c', b, t, channels), false, null, null, null);
+        else normed.reshape('c', b, t, channels).assign(x3);
+        INDArray attn = pool.get(path() + ":attnT", b * t, channels);
+        double scale = 1.0 / Math.sqrt(headDim);
+        if (probsHook == null && toQ.hook() == null && toK.hook() == null && toV.hook() == null) {
+            // nobody looks at q, k or v: one matrix product for all three, biases added inside the kernel
+            INDArray qkv = pool.get(path() + ":qkvT", b * t, 3 * channels);
+            Nd4j.gemm(normed, packedQkv(), qkv, false, true, 1.0, 0.0);
+            FusedKernels.attentionPacked(staging, qkv.reshape('c', b, t, 3 * channels), packedBiases[0],
+                    packedBiases[1], packedBiases[2], attn.reshape('c', b, t, channels), heads, headDim, (float) scale);
+            finishChannelsLast(x, attn, out, b, t);
+            return;
+        }
+        INDArray q = pool.get(path() + ":qT", b * t, channels);
+        INDArray k = pool.get(path() + ":kT", b * t, channels);
+        INDArray v = pool.get(path() + ":vT", b * t, channels);
+        toQ.forwardRows(normed, q);
+        toK.forwardRows(normed, k);
+        toV.forwardRows(normed, v);
+        if (probsHook == null) {
+            FusedKernels.attentionTokens(staging, q.reshape('c', b, t, channels), k.reshape('c', b, t, channels),
+                    v.reshape('c', b, t, channels), attn.reshape('c', b, t, channels), heads, headDim, (float) scale);
+        } else {
+            INDArray qc = pool.get(path() + ":q", b, channels, t);
+            INDArray kc = pool.get(path() + ":k", b, channels, t);
+            INDArray vc = pool.get(path() + ":v", b, channels, t);
+            INDArray ac = pool.get(path() + ":attn", b, channels, t);
+            qc.assign(q.reshape('c', b, t, channels).permute(0, 2, 1));
+            kc.assign(k.reshape('c', b, t, channels).permute(0, 2, 1));
+            vc.assign(v.reshape('c', b, t, channels).permute(0, 2, 1));
+            core(qc, kc, vc, ac, b, t, scale);
+            attn.reshape('c', b, t, channels).assign(ac.permute(0, 2, 1));
+        }
+        finishChannelsLast(x, attn, out, b, t);
+    }
+
+    private void finishChannelsLast(INDArray x, INDArray attn, INDArray out, long b, long t) {
+        toOut.forwardRows(attn, out.reshape('c', b * t, channels));
+        out.addi(x);
+        if (rescale != 1.0) out.divi(rescale);
+        after(out);
+    }
+
+    /** [3C, C]: the q, k and v weights stacked; rebuilt when any of them is replaced (fake quantization). */
+    private INDArray packedQkv() {
+        if (packed == null || packedFrom[0] != toQ.weight() || packedFrom[1] != toK.weight()
+                || packedFrom[2] != toV.weight() || packedFrom[3] != toQ.bias() || packedFrom[4] != toK.bias()
+                || packedFrom[5] != toV.bias()) {
+            packed = Nd4j.vstack(toQ.weight(), toK.weight(), toV.weight()).castTo(DataType.FLOAT).dup('c');
+            packedBiases = new float[][]{floats(toQ.bias()), floats(toK.bias()), floats(toV.bias())};
+            packedFrom = new INDArray[]{toQ.weight(), toK.weight(), toV.weight(), toQ.bias(), toK.bias(), toV.bias()};
+        }
+        return packed;
+    }
+
+    private static float[] floats(INDArray a) {
+        return a == null ? null : a.castTo(DataType.FLOAT).dup('c').reshape(a.length()).toFloatVector();
+    }
+
+    private INDArray packed;
+    private float[][] packedBiases;
+    private INDArray[] packedFrom;
 
     private void core(INDArray q, INDArray k, INDArray v, INDArray attn, long b, long t, double scale) {
         long chunk = Math.max(1, Math.min(b, scoreBudgetBytes / (heads * t * t * pool.dtype().width())));

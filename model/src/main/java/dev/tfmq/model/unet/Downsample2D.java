@@ -49,6 +49,23 @@ public final class Downsample2D extends Module {
         after(out);
     }
 
+    /** Channels-last: x [B, H, W, C] → out [B, H', W', C]. */
+    public void forwardChannelsLast(INDArray x, INDArray out) {
+        before(x);
+        if (asymmetric) {
+            long h = x.size(1);
+            long w = x.size(2);
+            INDArray padded = pool.get(path() + ":paddedNhwc", x.size(0), h + 1, w + 1, x.size(3));
+            // the last row and column are never written, so they stay zero from allocation
+            padded.get(NDArrayIndex.all(), NDArrayIndex.interval(0, h), NDArrayIndex.interval(0, w), NDArrayIndex.all())
+                    .assign(x);
+            conv.forwardChannelsLast(padded, out);
+        } else {
+            conv.forwardChannelsLast(x, out);
+        }
+        after(out);
+    }
+
     @Override
     public long macsPerImage() { return conv.macsPerImage(); }
 }

@@ -103,6 +103,41 @@ public final class ResnetBlock2D extends Module {
         after(out);
     }
 
+    /**
+     * The same block on channels-last tensors (x [B, H, W, in], out [B, H, W, out]; float32 with the fused
+     * kernels). The time conditioning folds into norm2's kernel: the added projection (default) or the scale and
+     * shift (scale_shift) are per-(image, channel) terms of the normalisation.
+     */
+    public void forwardChannelsLast(INDArray x, INDArray temporal, INDArray out) {
+        before(x);
+        long b = x.size(0);
+        long h = x.size(1);
+        long wd = x.size(2);
+        INDArray t1 = pool.get(path() + ":norm1", x.shape());
+        norm1.forwardChannelsLast(x, t1, true, null, null, null);
+        INDArray h1 = pool.get(path() + ":conv1", b, h, wd, outChannels);
+        conv1.forwardChannelsLast(t1, h1);
+        if (!scaleShift) {
+            norm2.forwardChannelsLast(h1, h1, true, temporal, null, null);
+        } else {
+            INDArray scale = pool.get(path() + ":scale", b, outChannels);
+            INDArray shift = pool.get(path() + ":shift", b, outChannels);
+            scale.assign(temporal.get(NDArrayIndex.all(), NDArrayIndex.interval(0, outChannels))).addi(1.0);
+            shift.assign(temporal.get(NDArrayIndex.all(), NDArrayIndex.interval(outChannels, 2 * outChannels)));
+            norm2.forwardChannelsLast(h1, h1, true, null, scale, shift);
+        }
+        conv2.forwardChannelsLast(h1, out);
+        if (convShortcut != null) {
+            INDArray sc = pool.get(path() + ":shortcut", b, h, wd, outChannels);
+            convShortcut.forwardChannelsLast(x, sc);
+            out.addi(sc);
+        } else {
+            out.addi(x);
+        }
+        if (outputScale != 1.0) out.divi(outputScale);
+        after(out);
+    }
+
     @Override
     public long macsPerImage() {
         long m = conv1.macsPerImage() + conv2.macsPerImage() + timeEmbProj.macsPerImage();

@@ -5,6 +5,7 @@ import dev.tfmq.model.io.FormatException;
 import dev.tfmq.model.io.SafeTensors;
 import dev.tfmq.model.nn.BufferPool;
 import dev.tfmq.model.nn.Conv2d;
+import dev.tfmq.model.nn.FusedKernels;
 import dev.tfmq.model.nn.GroupNorm;
 import dev.tfmq.model.nn.Linear;
 import dev.tfmq.model.nn.Module;
@@ -45,6 +46,7 @@ public final class UNet2DModel implements Denoiser {
     private final Map<String, Module> modules = new LinkedHashMap<>();
     private final List<ResnetBlock2D> resnetsInOrder = new ArrayList<>();
     private TemporalFeatureSource temporalSource;
+    private boolean channelsLastAllowed = true;
 
     private UNet2DModel(UNet2DConfig c, Weights w, DataType dtype) throws FormatException {
         this.config = c;
@@ -251,6 +253,23 @@ public final class UNet2DModel implements Denoiser {
 
     public int bufferCount() { return pool.count(); }
 
+    /**
+     * Whether float32 passes may run channels-last (NHWC) inside the network, the fast layout for oneDNN's
+     * convolutions; the input and output stay [B, C, H, W] either way. Hooks on spatial modules then see
+     * channels-last tensors ([B, H, W, C], attention projections [B·T, C]). Code that reads spatial activations
+     * by layout (reconstruction's capture of block inputs and outputs) switches it off. Returns the previous value.
+     */
+    public boolean setChannelsLast(boolean allowed) {
+        boolean was = channelsLastAllowed;
+        channelsLastAllowed = allowed;
+        return was;
+    }
+
+    /** Whether the next forward pass runs channels-last. */
+    public boolean channelsLast() {
+        return channelsLastAllowed && dtype == DataType.FLOAT && FusedKernels.enabled();
+    }
+
     /** Replaces the temporal-feature computation (null restores the model's own TIB). */
     public void setTemporalFeatureSource(TemporalFeatureSource source) { this.temporalSource = source; }
 
@@ -311,6 +330,10 @@ public final class UNet2DModel implements Denoiser {
             centred.assign(x).muli(2.0).subi(1.0);
             x = centred;
         }
+        if (channelsLast()) {
+            forwardChannelsLast(x, tf, out);
+            return;
+        }
         long h = x.size(2);
         long w = x.size(3);
         int[] ch = config.blockOutChannels();
@@ -363,6 +386,74 @@ public final class UNet2DModel implements Denoiser {
             convOut.forward(normed, o);
             out.assign(o);
         }
+    }
+
+    /** {@link #forward} with every activation in [B, H, W, C]; only the input and output are transposed. */
+    private void forwardChannelsLast(INDArray x, TemporalFeatures tf, INDArray out) {
+        long b = x.size(0);
+        long h = x.size(2);
+        long w = x.size(3);
+        int[] ch = config.blockOutChannels();
+        INDArray xl = pool.get("input:nhwc", b, h, w, x.size(1));
+        xl.assign(x.permute(0, 2, 3, 1));
+        INDArray hs = pool.get("conv_in:outNhwc", b, h, w, ch[0]);
+        convIn.forwardChannelsLast(xl, hs);
+        List<INDArray> skips = new ArrayList<>();
+        skips.add(hs);
+        for (UNetBlock block : downBlocks) {
+            for (int j = 0; j < block.resnets.size(); j++) {
+                hs = resnetThenAttentionChannelsLast(block.resnets.get(j),
+                        block.attentions.isEmpty() ? null : block.attentions.get(j), hs, tf);
+                skips.add(hs);
+            }
+            if (block.downsampler != null) {
+                long nh = block.downsampler.outSize(h);
+                long nw = block.downsampler.outSize(w);
+                INDArray o = pool.get(block.downsampler.path() + ":outNhwc", b, nh, nw, hs.size(3));
+                block.downsampler.forwardChannelsLast(hs, o);
+                hs = o;
+                h = nh;
+                w = nw;
+                skips.add(hs);
+            }
+        }
+        hs = resnetThenAttentionChannelsLast(midBlock.resnets.get(0),
+                midBlock.attentions.isEmpty() ? null : midBlock.attentions.get(0), hs, tf);
+        hs = resnetThenAttentionChannelsLast(midBlock.resnets.get(1), null, hs, tf);
+        for (UNetBlock block : upBlocks) {
+            for (int j = 0; j < block.resnets.size(); j++) {
+                ResnetBlock2D r = block.resnets.get(j);
+                INDArray skip = skips.remove(skips.size() - 1);
+                long c1 = hs.size(3);
+                long c2 = skip.size(3);
+                INDArray cat = pool.get(r.path() + ":catNhwc", b, h, w, c1 + c2);
+                cat.get(NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.interval(0, c1)).assign(hs);
+                cat.get(NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.interval(c1, c1 + c2))
+                        .assign(skip);
+                hs = resnetThenAttentionChannelsLast(r, block.attentions.isEmpty() ? null : block.attentions.get(j), cat, tf);
+            }
+            if (block.upsampler != null) {
+                INDArray o = pool.get(block.upsampler.path() + ":outNhwc", b, 2 * h, 2 * w, hs.size(3));
+                block.upsampler.forwardChannelsLast(hs, o);
+                hs = o;
+                h *= 2;
+                w *= 2;
+            }
+        }
+        INDArray normed = pool.get("conv_norm_out:outNhwc", hs.shape());
+        convNormOut.forwardChannelsLast(hs, normed, true, null, null, null);
+        INDArray o = pool.get("conv_out:outNhwc", b, h, w, config.outChannels());
+        convOut.forwardChannelsLast(normed, o);
+        out.assign(o.permute(0, 3, 1, 2));
+    }
+
+    private INDArray resnetThenAttentionChannelsLast(ResnetBlock2D r, AttentionBlock a, INDArray in, TemporalFeatures tf) {
+        INDArray o = pool.get(r.path() + ":outNhwc", in.size(0), in.size(1), in.size(2), r.outChannels());
+        r.forwardChannelsLast(in, tf.projection(r.timeEmbProj.path()), o);
+        if (a == null) return o;
+        INDArray ao = pool.get(a.path() + ":outNhwc", o.shape());
+        a.forwardChannelsLast(o, ao);
+        return ao;
     }
 
     /** Resnet j of a block, then its attention if the block has one; returns the output buffer. */

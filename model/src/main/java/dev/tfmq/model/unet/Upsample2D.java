@@ -32,6 +32,15 @@ public final class Upsample2D extends Module {
         after(out);
     }
 
+    /** Channels-last: x [B, H, W, C] → out [B, 2H, 2W, C]. */
+    public void forwardChannelsLast(INDArray x, INDArray out) {
+        before(x);
+        INDArray up = pool.get(path() + ":nearestNhwc", x.size(0), 2 * x.size(1), 2 * x.size(2), x.size(3));
+        Ops.upsampleNearest2x(x, up, true);
+        conv.forwardChannelsLast(up, out);
+        after(out);
+    }
+
     @Override
     public long macsPerImage() { return conv.macsPerImage(); }
 }

@@ -147,4 +147,106 @@ class VectorMathTest {
             }
         }
     }
+
+    @Test
+    void channelsLastGroupNormMatchesTheDefinitionWithTheFoldedTerms() {
+        // c = 40: two full vectors and a scalar tail; hw = 150: three 64-row partial sums
+        int b = 2, c = 40, hw = 150, groups = 5, cpg = c / groups;
+        SplittableRandom r = new SplittableRandom(9);
+        float[] x = new float[b * hw * c];
+        for (int i = 0; i < x.length; i++) x[i] = (float) (3 + 2 * r.nextGaussian());
+        float[] gamma = new float[c];
+        float[] beta = new float[c];
+        float[] pre = new float[b * c];
+        float[] postScale = new float[b * c];
+        float[] postShift = new float[b * c];
+        for (int i = 0; i < c; i++) {
+            gamma[i] = (float) r.nextGaussian();
+            beta[i] = (float) r.nextGaussian();
+        }
+        for (int i = 0; i < b * c; i++) {
+            pre[i] = (float) (4 * r.nextGaussian());
+            postScale[i] = (float) (1 + r.nextGaussian());
+            postShift[i] = (float) r.nextGaussian();
+        }
+        for (int variant = 0; variant < 3; variant++) {
+            float[] p = variant == 1 ? pre : null;
+            float[] ps = variant == 2 ? postScale : null;
+            float[] pt = variant == 2 ? postShift : null;
+            boolean silu = variant != 0;
+            float[] y = new float[x.length];
+            VectorMath.groupNormChannelsLast(x, y, b, hw, c, groups, gamma, beta, 1e-5, silu, p, ps, pt);
+            for (int n = 0; n < b; n++) {
+                for (int g = 0; g < groups; g++) {
+                    double mean = 0;
+                    double sq = 0;
+                    for (int q = 0; q < hw; q++) {
+                        for (int k = 0; k < cpg; k++) mean += value(x, p, n, q, g * cpg + k, hw, c);
+                    }
+                    mean /= hw * cpg;
+                    for (int q = 0; q < hw; q++) {
+                        for (int k = 0; k < cpg; k++) {
+                            double d = value(x, p, n, q, g * cpg + k, hw, c) - mean;
+                            sq += d * d;
+                        }
+                    }
+                    double inv = 1 / Math.sqrt(sq / (hw * cpg) + 1e-5);
+                    for (int q = 0; q < hw; q++) {
+                        for (int k = 0; k < cpg; k++) {
+                            int ch = g * cpg + k;
+                            double z = (value(x, p, n, q, ch, hw, c) - mean) * inv * gamma[ch] + beta[ch];
+                            if (ps != null) z = z * ps[n * c + ch] + pt[n * c + ch];
+                            if (silu) z = z / (1 + Math.exp(-z));
+                            assertEquals(z, y[(n * hw + q) * c + ch], 2e-5, "variant " + variant + " n " + n + " ch " + ch);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    private static double value(float[] x, float[] pre, int n, int q, int ch, int hw, int c) {
+        return x[(n * hw + q) * c + ch] + (pre == null ? 0 : pre[n * c + ch]);
+    }
+
+    @Test
+    void tokenMajorAttentionEqualsTheChannelFirstKernel() {
+        // packed q|k|v rows with biases (stride 3c) and separate tensors (stride c) against the channel-first kernel
+        int b = 2, heads = 3, d = 8, t = 37, c = heads * d;
+        SplittableRandom r = new SplittableRandom(13);
+        float[] packed = new float[b * t * 3 * c];
+        for (int i = 0; i < packed.length; i++) packed[i] = (float) r.nextGaussian();
+        float[][] bias = new float[3][c];
+        for (float[] bb : bias) for (int i = 0; i < c; i++) bb[i] = (float) r.nextGaussian();
+        float[][] first = new float[3][b * c * t];
+        float[][] tokens = new float[3][b * t * c];
+        for (int part = 0; part < 3; part++) {
+            for (int n = 0; n < b; n++) {
+                for (int j = 0; j < t; j++) {
+                    for (int ch = 0; ch < c; ch++) {
+                        float v = packed[(n * t + j) * 3 * c + part * c + ch] + bias[part][ch];
+                        first[part][(n * c + ch) * t + j] = v;
+                        tokens[part][(n * t + j) * c + ch] = v;
+                    }
+                }
+            }
+        }
+        float[] expected = new float[b * c * t];
+        VectorMath.attention(first[0], first[1], first[2], expected, b, heads, d, t, 0.3f);
+        float[] fromPacked = new float[b * t * c];
+        VectorMath.attentionTokens(packed, 0, packed, c, packed, 2 * c, 3 * c, bias[0], bias[1], bias[2], fromPacked,
+                b, heads, d, t, 0.3f);
+        float[] fromSeparate = new float[b * t * c];
+        VectorMath.attentionTokens(tokens[0], 0, tokens[1], 0, tokens[2], 0, c, null, null, null, fromSeparate,
+                b, heads, d, t, 0.3f);
+        for (int n = 0; n < b; n++) {
+            for (int j = 0; j < t; j++) {
+                for (int ch = 0; ch < c; ch++) {
+                    float e = expected[(n * c + ch) * t + j];
+                    assertEquals(e, fromSeparate[(n * t + j) * c + ch], 0f, "separate n " + n + " j " + j + " ch " + ch);
+                    assertEquals(e, fromPacked[(n * t + j) * c + ch], 1e-6, "packed n " + n + " j " + j + " ch " + ch);
+                }
+            }
+        }
+    }
 }

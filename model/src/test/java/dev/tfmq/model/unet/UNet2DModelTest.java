@@ -55,13 +55,29 @@ class UNet2DModelTest {
 
     @Test
     void everyModuleOutputMatches() throws IOException {
+        // the default float32 pass runs channels-last inside; the channel-first pass is what float64 and
+        // reconstruction's capture use: both must match diffusers module by module
+        assertTrue(model.channelsLast(), "float32 with the fused kernels runs channels-last by default");
+        everyModuleOutputMatches(true);
+        boolean was = model.setChannelsLast(false);
+        try {
+            assertFalse(model.channelsLast());
+            everyModuleOutputMatches(false);
+        } finally {
+            model.setChannelsLast(was);
+        }
+    }
+
+    private void everyModuleOutputMatches(boolean channelsLast) throws IOException {
         SafeTensors ref = SafeTensors.read(dir.resolve("modules.safetensors"));
         Map<String, Double> errors = new HashMap<>();
         ModuleHook capture = new ModuleHook() {
             @Override
             public void afterForward(String path, INDArray output) {
                 if (ref.tensors().containsKey(path)) {
-                    errors.put(path, maxAbs(output.reshape(ref.tensors().get(path).shape()), ref.tensors().get(path)));
+                    // hooks see [B, H, W, C] in the channels-last layout
+                    INDArray o = channelsLast && output.rank() == 4 ? output.permute(0, 3, 1, 2) : output;
+                    errors.put(path, maxAbs(o.reshape(ref.tensors().get(path).shape()), ref.tensors().get(path)));
                 }
             }
         };
@@ -73,7 +89,8 @@ class UNet2DModelTest {
         }
         // every resnet, attention, resampler, conv_in and conv_norm_out output is checked
         assertTrue(errors.size() >= 20, "compared modules: " + errors.keySet());
-        errors.forEach((path, err) -> assertTrue(err < 1e-4, path + " max abs error " + err));
+        errors.forEach((path, err) -> assertTrue(err < 1e-4,
+                (channelsLast ? "channels-last " : "channel-first ") + path + " max abs error " + err));
     }
 
     @Test
@@ -110,14 +127,79 @@ class UNet2DModelTest {
 
     @Test
     void chunkedAttentionEqualsUnchunked() {
-        INDArray full = run(model, x);
+        // chunking belongs to the ND4J attention core (the path without the fused kernels, and the one a
+        // probabilities hook takes)
+        boolean was = dev.tfmq.model.nn.FusedKernels.setEnabled(false);
         long saved = AttentionBlock.scoreBudgetBytes;
-        AttentionBlock.scoreBudgetBytes = 1; // one image per chunk
         try {
-            UNet2DModel fresh = model;
-            assertEquals(0.0, maxAbs(run(fresh, x), full), 1e-6);
+            INDArray full = run(model, x);
+            AttentionBlock.scoreBudgetBytes = 1; // one image per chunk
+            assertEquals(0.0, maxAbs(run(model, x), full), 1e-6);
         } finally {
             AttentionBlock.scoreBudgetBytes = saved;
+            dev.tfmq.model.nn.FusedKernels.setEnabled(was);
+        }
+    }
+
+    @Test
+    void channelsLastAttentionGivesTheSameResultOnItsHookedPaths() {
+        // unhooked: packed q|k|v product; hooks on the projections: three products; a probabilities hook: the
+        // channel-first ND4J core on transposed q, k, v
+        assertTrue(model.channelsLast());
+        INDArray plain = run(model, x);
+        List<AttentionBlock> attns = new java.util.ArrayList<>();
+        for (Module m : model.modules().values()) if (m instanceof AttentionBlock a) attns.add(a);
+        int[] projections = {0};
+        ModuleHook count = new ModuleHook() {
+            @Override
+            public void afterForward(String path, INDArray output) {
+                assertEquals(2, output.rank(), "token-major [B*T, C] projection outputs");
+                projections[0]++;
+            }
+        };
+        double[] rowSumError = {0};
+        try {
+            for (AttentionBlock a : attns) {
+                a.toQ().setHook(count);
+                a.toK().setHook(count);
+                a.toV().setHook(count);
+            }
+            INDArray projHooked = run(model, x);
+            assertEquals(3 * attns.size(), projections[0]);
+            assertTrue(maxAbs(projHooked, plain) < 2e-5, "hooked projections: " + maxAbs(projHooked, plain));
+            for (AttentionBlock a : attns) {
+                a.setProbsHook(new ModuleHook() {
+                    @Override
+                    public void afterForward(String path, INDArray probs) {
+                        INDArray sums = probs.sum(2);
+                        rowSumError[0] = Math.max(rowSumError[0], Math.abs(sums.sub(1.0).amaxNumber().doubleValue()));
+                    }
+                });
+            }
+            INDArray probsHooked = run(model, x);
+            assertTrue(maxAbs(probsHooked, plain) < 2e-5, "probabilities hook: " + maxAbs(probsHooked, plain));
+            assertTrue(rowSumError[0] < 1e-5, "probability rows sum to 1: " + rowSumError[0]);
+        } finally {
+            for (AttentionBlock a : attns) {
+                a.toQ().setHook(null);
+                a.toK().setHook(null);
+                a.toV().setHook(null);
+                a.setProbsHook(null);
+            }
+        }
+    }
+
+    @Test
+    void channelsLastAndChannelFirstPassesAgree() {
+        assertTrue(model.channelsLast());
+        INDArray last = run(model, x);
+        boolean was = model.setChannelsLast(false);
+        try {
+            INDArray first = run(model, x);
+            assertTrue(maxAbs(last, first) < 2e-5, "channels-last vs channel-first: " + maxAbs(last, first));
+            assertTrue(maxAbs(last, first) > 0, "the two layouts really ran different kernels");
+        } finally {
+            model.setChannelsLast(was);
         }
     }
 

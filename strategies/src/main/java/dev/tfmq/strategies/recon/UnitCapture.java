@@ -36,6 +36,17 @@ final class UnitCapture {
      */
     Captured capture(String path, String extraPath, boolean extraInput, CalibrationStore data, int[] idx,
                      Runnable reference, Runnable quantized) {
+        // the reconstruction graphs take [B, C, H, W] data, so the captured passes run channel-first
+        boolean channelsLast = model.setChannelsLast(false);
+        try {
+            return captureChannelFirst(path, extraPath, extraInput, data, idx, reference, quantized);
+        } finally {
+            model.setChannelsLast(channelsLast);
+        }
+    }
+
+    private Captured captureChannelFirst(String path, String extraPath, boolean extraInput, CalibrationStore data,
+                                         int[] idx, Runnable reference, Runnable quantized) {
         Module unit = model.module(path);
         INDArray[] target = new INDArray[1];
         INDArray[] input = new INDArray[1];
