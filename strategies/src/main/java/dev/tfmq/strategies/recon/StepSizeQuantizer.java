@@ -3,6 +3,7 @@ package dev.tfmq.strategies.recon;
 import dev.tfmq.strategies.quant.ActivationSite;
 import dev.tfmq.strategies.quant.FloatAccess;
 import dev.tfmq.strategies.quant.QuantGrid;
+import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
@@ -35,7 +36,13 @@ final class StepSizeQuantizer {
 
     ActivationSite site() { return site; }
 
+    /**
+     * x̂ for x. float32 runs on heap copies with buffers reused across iterations: the attention probabilities
+     * this quantizer sees are tens of MB per batch, and fresh buffers every iteration cost more in first-touch
+     * page faults than the arithmetic. The arithmetic (double, one rounding to float) is the same on both paths.
+     */
     INDArray forward(INDArray in) {
+        if (in.dataType() == DataType.FLOAT) return forwardFloat(in);
         x = in.dup('c');
         INDArray y = x.dup('c');
         FloatAccess f = FloatAccess.of(y);
@@ -49,11 +56,33 @@ final class StepSizeQuantizer {
         return y;
     }
 
+    private INDArray forwardFloat(INDArray in) {
+        int n = Math.toIntExact(in.length());
+        xs = grow(xs, n);
+        ys = grow(ys, n);
+        heapOf(in, xs);
+        double d = delta[0];
+        int max = (1 << bits) - 1;
+        for (int i = 0; i < n; i++) {
+            double q = Math.rint(xs[i] / d) + zero;
+            ys[i] = (float) (d * (Math.max(0, Math.min(max, q)) - zero));
+        }
+        xLength = n;
+        if (yFloat == null || !java.util.Arrays.equals(yFloat.shape(), in.shape())) {
+            yFloat = Nd4j.create(DataType.FLOAT, in.shape());
+        }
+        floatsOf(yFloat).put(ys, 0, n);
+        x = null;
+        this.y = yFloat;
+        return yFloat;
+    }
+
     /** The output of the last forward pass. */
     INDArray forwardCachedOutput() { return y; }
 
     /** dL/dx for dL/dx̂, accumulating dL/dΔ. */
     INDArray backward(INDArray dy) {
+        if (x == null) return backwardFloat(dy);
         INDArray dx = Nd4j.create(x.dataType(), x.shape());
         FloatAccess xs = FloatAccess.of(x);
         FloatAccess g = FloatAccess.of(dy.dup('c'));
@@ -77,6 +106,61 @@ final class StepSizeQuantizer {
         grad[0] += acc;
         return dx;
     }
+
+    private INDArray backwardFloat(INDArray dy) {
+        int n = xLength;
+        if (dy.length() != n) throw new IllegalArgumentException("gradient of " + dy.length() + " for " + n + " inputs");
+        gs = grow(gs, n);
+        ds = grow(ds, n);
+        heapOf(dy.dataType() == DataType.FLOAT ? dy : dy.castTo(DataType.FLOAT), gs);
+        double d = delta[0];
+        int max = (1 << bits) - 1;
+        double acc = 0;
+        for (int i = 0; i < n; i++) {
+            double v = xs[i] / d;
+            double q = Math.rint(v) + zero;
+            double gi = gs[i];
+            if (q < 0) {
+                acc += gi * (0 - zero);
+                ds[i] = 0f;
+            } else if (q > max) {
+                acc += gi * (max - zero);
+                ds[i] = 0f;
+            } else {
+                acc += gi * (q - zero - v);
+                ds[i] = gs[i];
+            }
+        }
+        grad[0] += acc;
+        if (dxFloat == null || !java.util.Arrays.equals(dxFloat.shape(), dy.shape())) {
+            dxFloat = Nd4j.create(DataType.FLOAT, dy.shape());
+        }
+        floatsOf(dxFloat).put(ds, 0, n);
+        return dxFloat;
+    }
+
+    private static float[] grow(float[] a, int n) {
+        return a != null && a.length >= n ? a : new float[n];
+    }
+
+    private static void heapOf(INDArray a, float[] dst) {
+        INDArray c = FloatAccess.isContiguousC(a) ? a : a.dup('c');
+        floatsOf(c).get(dst, 0, Math.toIntExact(c.length()));
+    }
+
+    private static java.nio.FloatBuffer floatsOf(INDArray a) {
+        java.nio.FloatBuffer f = a.data().asNio().order(java.nio.ByteOrder.nativeOrder()).asFloatBuffer();
+        f.position(Math.toIntExact(a.offset()));
+        return f.slice();
+    }
+
+    private float[] xs;
+    private float[] ys;
+    private float[] gs;
+    private float[] ds;
+    private int xLength;
+    private INDArray yFloat;
+    private INDArray dxFloat;
 
     /** Writes the learned step into the site's shared grid. */
     void commit() { site.table().setShared(QuantGrid.perTensor(bits, delta[0], zero)); }

@@ -37,6 +37,26 @@ class StepSizeReconstructionTest {
     }
 
     @Test
+    void float32PathGivesTheSameValuesAndReusesItsBuffers() {
+        ActivationSite s = new ActivationSite("x", ActivationSite.Kind.INPUT, false, 4);
+        s.table().setShared(QuantGrid.perTensor(4, 0.1, 2));
+        StepSizeQuantizer q = new StepSizeQuantizer(s);
+        var x = Nd4j.createFromArray(0.26f, -0.5f, 2.0f, 0.04f).reshape(2, 2);
+        var y = q.forward(x);
+        assertArrayEquals(new float[] {0.3f, -0.2f, 1.3f, 0f}, y.dup().reshape(4).toFloatVector(), 1e-6f);
+        var dx = q.backward(Nd4j.createFromArray(1f, 10f, 100f, 1000f).reshape(2, 2));
+        assertArrayEquals(new float[] {1f, 0f, 0f, 1000f}, dx.dup().reshape(4).toFloatVector(), 0f);
+        // dΔ = 1·(3 − 2.6) + 10·(0 − 2) + 100·(15 − 2) + 1000·(2 − 2 − 0.4)
+        assertEquals(0.4 - 20 + 1300 - 400, q.grad[0], 1e-4);
+        // a second iteration: new values in the same buffers, earlier gradients keep accumulating
+        var y2 = q.forward(Nd4j.createFromArray(0.1f, 0.2f, 0.3f, 0.4f).reshape(2, 2));
+        assertSame(y, y2, "the output buffer is reused");
+        assertArrayEquals(new float[] {0.1f, 0.2f, 0.3f, 0.4f}, y2.dup().reshape(4).toFloatVector(), 1e-6f);
+        assertArrayEquals(new long[] {2, 2}, y2.shape());
+        assertThrows(IllegalArgumentException.class, () -> q.backward(Nd4j.createFromArray(1f, 2f, 3f)));
+    }
+
+    @Test
     void learnedStepsLowerEveryUnitsLoss() {
         UNet2DModel m = TinyModels.random(13);
         CalibrationStore data = WeightReconstructionTest.data(m);
