@@ -113,9 +113,6 @@ public final class FusedKernels {
         long b = x.size(0);
         long c = x.size(x.rank() - 1);
         long hw = x.length() / (b * c);
-        float[] in = st.get(0, x.length());
-        float[] res = st.get(1, x.length());
-        load(x, in);
         float[] p = null;
         float[] ps = null;
         float[] pt = null;
@@ -124,26 +121,17 @@ public final class FusedKernels {
             load(postScale, ps = st.get(3, postScale.length()));
             load(postShift, pt = st.get(4, postShift.length()));
         }
-        VectorMath.groupNormChannelsLast(in, res, (int) b, (int) hw, (int) c, groups, gamma, beta, eps, silu, p, ps, pt);
-        store(res, out);
+        VectorMath.groupNormChannelsLast(floats(x), floats(out), (int) b, (int) hw, (int) c, groups, gamma, beta, eps,
+                silu, p, ps, pt);
     }
 
     /** Attention core over token-major q, k, v [B, T, heads·d] into o (same shape). */
     public static void attentionTokens(Staging st, INDArray q, INDArray k, INDArray v, INDArray o, int heads, int d,
                                        float scale) {
-        long n = q.length();
-        float[] qa = st.get(0, n);
-        float[] ka = st.get(1, n);
-        float[] va = st.get(2, n);
-        float[] oa = st.get(3, n);
-        load(q, qa);
-        load(k, ka);
-        load(v, va);
         int b = (int) q.size(0);
         int c = heads * d;
-        VectorMath.attentionTokens(qa, 0, ka, 0, va, 0, c, null, null, null, oa, b, heads, d,
-                (int) (n / (b * (long) c)), scale);
-        store(oa, o);
+        VectorMath.attentionTokens(floats(q), 0, floats(k), 0, floats(v), 0, c, null, null, null, floats(o), b, heads, d,
+                (int) (q.length() / (b * (long) c)), scale);
     }
 
     /**
@@ -152,13 +140,10 @@ public final class FusedKernels {
      */
     public static void attentionPacked(Staging st, INDArray qkv, float[] bq, float[] bk, float[] bv, INDArray o,
                                        int heads, int d, float scale) {
-        float[] in = st.get(0, qkv.length());
-        float[] oa = st.get(3, o.length());
-        load(qkv, in);
         int b = (int) qkv.size(0);
         int c = heads * d;
         int t = (int) (o.length() / (b * (long) c));
-        VectorMath.attentionTokens(in, 0, in, c, in, 2 * c, 3 * c, bq, bk, bv, oa, b, heads, d, t, scale);
-        store(oa, o);
+        FloatBuffer in = floats(qkv);
+        VectorMath.attentionTokens(in, 0, in, c, in, 2 * c, 3 * c, bq, bk, bv, floats(o), b, heads, d, t, scale);
     }
 }

@@ -6,6 +6,7 @@ import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
+import java.nio.FloatBuffer;
 import java.util.stream.IntStream;
 
 /**
@@ -454,6 +455,17 @@ final class VectorMath {
     static void groupNormChannelsLast(float[] x, float[] y, int b, int hw, int c, int groups, float[] gamma,
                                       float[] beta, double eps, boolean silu, float[] pre, float[] postScale,
                                       float[] postShift) {
+        groupNormChannelsLast(FloatBuffer.wrap(x), FloatBuffer.wrap(y), b, hw, c, groups, gamma, beta, eps, silu, pre,
+                postScale, postShift);
+    }
+
+    /**
+     * As above on buffers (ND4J's native memory; {@code x} and {@code y} may be the same): each task copies one
+     * image into a per-thread heap array, where its three passes stay in cache, and writes the result back.
+     */
+    static void groupNormChannelsLast(FloatBuffer xb, FloatBuffer yb, int b, int hw, int c, int groups, float[] gamma,
+                                      float[] beta, double eps, boolean silu, float[] pre, float[] postScale,
+                                      float[] postShift) {
         int cpg = c / groups;
         IntStream.range(0, b).parallel().forEach(n -> {
             float[] acc = ROW_SCRATCH.get();
@@ -461,8 +473,15 @@ final class VectorMath {
                 acc = new float[3 * c];
                 ROW_SCRATCH.set(acc);
             }
+            float[] x = IMAGE_SCRATCH.get();
+            if (x.length < hw * c) {
+                x = new float[hw * c];
+                IMAGE_SCRATCH.set(x);
+            }
+            xb.get(n * hw * c, x, 0, hw * c);
+            float[] y = x;
             double[] total = new double[c];
-            int base = n * hw * c;
+            int base = 0;
             int preAt = n * c;
             // pass 1: per-channel sums
             channelSums(x, base, hw, c, pre, preAt, null, acc, total);
@@ -513,6 +532,7 @@ final class VectorMath {
                     y[row + i] = silu ? v / (exp(-v) + 1f) : v;
                 }
             }
+            yb.put(n * hw * c, y, 0, hw * c);
         });
     }
 
@@ -563,43 +583,96 @@ final class VectorMath {
     static void attentionTokens(float[] q, int qOff, float[] k, int kOff, float[] v, int vOff, int stride,
                                 float[] bq, float[] bk, float[] bv, float[] o, int b, int heads, int d, int t,
                                 float scale) {
+        attentionTokens(FloatBuffer.wrap(q), qOff, FloatBuffer.wrap(k), kOff, FloatBuffer.wrap(v), vOff, stride, bq, bk,
+                bv, FloatBuffer.wrap(o), b, heads, d, t, scale);
+    }
+
+    /**
+     * As above on buffers (ND4J's native memory). A task takes one image: its token rows are bulk-copied into a
+     * per-thread heap slab (one copy when q, k and v are one packed buffer), every head is gathered from there
+     * into channel-first scratch and computed, and the image's output rows go back in one bulk copy. With fewer
+     * images than twice the cores, an image's heads are split over several tasks, each writing only its columns.
+     */
+    static void attentionTokens(FloatBuffer q, int qOff, FloatBuffer k, int kOff, FloatBuffer v, int vOff, int stride,
+                                float[] bq, float[] bk, float[] bv, FloatBuffer o, int b, int heads, int d, int t,
+                                float scale) {
         int lanes = F.length();
         int blocks = (t + lanes - 1) / lanes;
         int c = heads * d;
-        IntStream.range(0, b * heads).parallel().forEach(task -> {
-            int n = task / heads;
-            int h = task % heads;
+        boolean packed = q == k && k == v;
+        float[] zero = new float[c];
+        float[] biasQ = bq == null ? zero : bq;
+        float[] biasK = bk == null ? zero : bk;
+        float[] biasV = bv == null ? zero : bv;
+        int cores = java.util.concurrent.ForkJoinPool.getCommonPoolParallelism() + 1;
+        int split = Math.min(heads, Math.max(1, (2 * cores + b - 1) / b));
+        int perTask = (heads + split - 1) / split;
+        IntStream.range(0, b * split).parallel().forEach(task -> {
+            int n = task / split;
+            int h0 = (task % split) * perTask;
+            int h1 = Math.min(heads, h0 + perTask);
+            int slabLength = t * stride;
+            float[] in = SLAB_SCRATCH.get();
+            int need = (packed ? 1 : 3) * slabLength + t * c;
+            if (in.length < need) {
+                in = new float[need];
+                SLAB_SCRATCH.set(in);
+            }
+            int from = n * slabLength;
+            int qs = qOff;
+            int ks = kOff;
+            int vs = vOff;
+            if (packed) {
+                q.get(from, in, 0, Math.min(slabLength, q.limit() - from));
+            } else {
+                q.get(from + qOff, in, 0, slabLength - qOff);
+                k.get(from + kOff, in, slabLength, slabLength - kOff);
+                v.get(from + vOff, in, 2 * slabLength, slabLength - vOff);
+                qs = 0;
+                ks = slabLength;
+                vs = 2 * slabLength;
+            }
+            int outAt = (packed ? 1 : 3) * slabLength;
             float[] s = SCRATCH.get();
-            int need = t * lanes + 4 * d * t;
-            if (s.length < need) {
-                s = new float[need];
+            int scratch = t * lanes + 4 * d * t;
+            if (s.length < scratch) {
+                s = new float[scratch];
                 SCRATCH.set(s);
             }
             int qAt = t * lanes;
             int kAt = qAt + d * t;
             int vAt = kAt + d * t;
             int oAt = vAt + d * t;
-            int src = n * t * stride + h * d;
-            int hd = h * d;
-            for (int j = 0; j < t; j++) {
-                int at = src + j * stride;
-                for (int dd = 0; dd < d; dd++) {
-                    s[qAt + dd * t + j] = q[qOff + at + dd] + (bq == null ? 0f : bq[hd + dd]);
-                    s[kAt + dd * t + j] = k[kOff + at + dd] + (bk == null ? 0f : bk[hd + dd]);
-                    s[vAt + dd * t + j] = v[vOff + at + dd] + (bv == null ? 0f : bv[hd + dd]);
+            for (int h = h0; h < h1; h++) {
+                int hd = h * d;
+                for (int j = 0; j < t; j++) {
+                    int at = j * stride + hd;
+                    for (int dd = 0; dd < d; dd++) {
+                        s[qAt + dd * t + j] = in[qs + at + dd] + biasQ[hd + dd];
+                        s[kAt + dd * t + j] = in[ks + at + dd] + biasK[hd + dd];
+                        s[vAt + dd * t + j] = in[vs + at + dd] + biasV[hd + dd];
+                    }
+                }
+                for (int blk = 0; blk < blocks; blk++) {
+                    queryBlock(s, s, s, s, qAt, kAt, vAt, oAt, d, t, blk * lanes, scale, s);
+                }
+                for (int j = 0; j < t; j++) {
+                    int at = outAt + j * c + hd;
+                    for (int dd = 0; dd < d; dd++) in[at + dd] = s[oAt + dd * t + j];
                 }
             }
-            for (int blk = 0; blk < blocks; blk++) {
-                queryBlock(s, s, s, s, qAt, kAt, vAt, oAt, d, t, blk * lanes, scale, s);
-            }
-            int dst = n * t * c + hd;
-            for (int j = 0; j < t; j++) {
-                int at = dst + j * c;
-                for (int dd = 0; dd < d; dd++) o[at + dd] = s[oAt + dd * t + j];
+            if (split == 1) {
+                o.put(n * t * c, in, outAt, t * c);
+            } else {
+                for (int j = 0; j < t; j++) {
+                    o.put(n * t * c + j * c + h0 * d, in, outAt + j * c + h0 * d, (h1 - h0) * d);
+                }
             }
         });
     }
 
+    private static final ThreadLocal<float[]> SLAB_SCRATCH = ThreadLocal.withInitial(() -> new float[0]);
+    private static final ThreadLocal<float[]> IMAGE_SCRATCH = ThreadLocal.withInitial(() -> new float[0]);
     private static final ThreadLocal<float[]> ROW_SCRATCH = ThreadLocal.withInitial(() -> new float[0]);
     private static final ThreadLocal<float[]> SCRATCH = ThreadLocal.withInitial(() -> new float[0]);
 }
