@@ -12,9 +12,19 @@ public final class TinyModels {
     private TinyModels() {}
 
     public static UNet2DConfig config() {
+        return config("default");
+    }
+
+    /** The same architecture with {@code resnet_time_scale_shift} "default" or "scale_shift". */
+    public static UNet2DConfig config(String timeScaleShift) {
         return new UNet2DConfig(16, 1, 1, false, 0, true,
                 List.of("DownBlock2D", "AttnDownBlock2D"), List.of("AttnUpBlock2D", "UpBlock2D"),
-                new int[] {16, 32}, 1, 1.0, 1, 8, 8, null, 1e-5, "default", true);
+                new int[] {16, 32}, 1, 1.0, 1, 8, 8, null, 1e-5, timeScaleShift, true);
+    }
+
+    /** float64, scale-shift time conditioning (the mid-block attention then has no group norm, as in diffusers). */
+    public static UNet2DModel scaleShift64(long seed) {
+        return UNet2DModel.random(config("scale_shift"), seed, DataType.DOUBLE);
     }
 
     public static UNet2DModel random(long seed) {

@@ -6,6 +6,7 @@ import dev.tfmq.model.nn.Linear;
 import dev.tfmq.model.unet.UNet2DModel;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.indexing.NDArrayIndex;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -13,7 +14,8 @@ import java.util.Map;
 
 /**
  * ResnetBlock2D as a reconstruction graph: norm1 → SiLU → conv1 → + temporal feature → norm2 → SiLU → conv2,
- * plus the (FP) shortcut, divided by the output scale. The temporal feature is either a cached input (the emb layer
+ * plus the (FP) shortcut, divided by the output scale. With {@code resnet_time_scale_shift: scale_shift} the
+ * temporal feature [B, 2C] is (scale, shift) and conditions after norm2 instead: norm2(h)·(1 + scale) + shift. The temporal feature is either a cached input (the emb layer
  * is frozen: TIAR/Freeze) or computed here from cached SiLU(temb) by a learned time_emb_proj (Q-Diffusion, where
  * the emb layer is reconstructed inside its block).
  */
@@ -24,16 +26,14 @@ final class ResnetGraph extends BlockGraph {
     private final double eps1, eps2, outputScale;
     private final WeightSlot w1, w2, wp, ws;
     private final boolean learnedEmb;
-    private INDArray x, a1, h1n, tembAct, n2pre;
+    private final boolean scaleShift;
+    private INDArray x, a1, h1n, tembAct, n2pre, n2, scale1;
     /** Learnable activation steps at conv1's and conv2's inputs (Q-Diffusion's activation reconstruction), or null. */
     private StepSizeQuantizer q1, q2;
     private final Kernels.NormCache[] c1 = new Kernels.NormCache[1], c2 = new Kernels.NormCache[1];
 
     ResnetGraph(UNet2DModel model, String path, Map<String, WeightSlot> slots, boolean learnedEmb, DataType type) {
-        if (!model.config().resnetTimeScaleShift().equals("default")) {
-            throw new IllegalArgumentException(path + ": block reconstruction supports resnet_time_scale_shift 'default' only, the model uses '"
-                    + model.config().resnetTimeScaleShift() + "'");
-        }
+        this.scaleShift = model.config().resnetTimeScaleShift().equals("scale_shift");
         this.type = type;
         GroupNorm n1 = (GroupNorm) model.module(path + ".norm1");
         GroupNorm n2 = (GroupNorm) model.module(path + ".norm2");
@@ -87,7 +87,10 @@ final class ResnetGraph extends BlockGraph {
         return s != null ? s : WeightSlot.fixed(current, type);
     }
 
-    /** inputs: {x [B, Cin, H, W], temporal [B, C] (frozen emb) or SiLU(temb) [B, 4·C0] (learned emb)}. */
+    /**
+     * inputs: {x [B, Cin, H, W], temporal [B, C] ([B, 2C] for scale-shift; frozen emb) or SiLU(temb) [B, 4·C0]
+     * (learned emb)}.
+     */
     @Override
     INDArray forward(INDArray[] in) {
         x = in[0];
@@ -103,8 +106,18 @@ final class ResnetGraph extends BlockGraph {
             emb = in[1];
         }
         long b = h1.size(0), c = h1.size(1);
-        h1.reshape('c', b * c, h1.size(2) * h1.size(3)).addiColumnVector(emb.dup('c').reshape('c', b * c, 1));
-        n2pre = Kernels.groupNorm(h1, g2, be2, groups2, eps2, c2);
+        if (!scaleShift) {
+            h1.reshape('c', b * c, h1.size(2) * h1.size(3)).addiColumnVector(emb.dup('c').reshape('c', b * c, 1));
+            n2pre = Kernels.groupNorm(h1, g2, be2, groups2, eps2, c2);
+        } else {
+            n2 = Kernels.groupNorm(h1, g2, be2, groups2, eps2, c2);
+            scale1 = emb.get(NDArrayIndex.all(), NDArrayIndex.interval(0, c)).add(1.0).reshape('c', b * c, 1);
+            INDArray shift = emb.get(NDArrayIndex.all(), NDArrayIndex.interval(c, 2 * c)).dup('c').reshape('c', b * c, 1);
+            n2pre = n2.dup('c');
+            INDArray rows = n2pre.reshape('c', b * c, n2pre.size(2) * n2pre.size(3));
+            rows.muliColumnVector(scale1);
+            rows.addiColumnVector(shift);
+        }
         h1n = Kernels.silu(n2pre);
         if (q2 != null) h1n = q2.forward(h1n);
         INDArray out = Kernels.conv2d(h1n, w2.weight(type), b2, 1, 1);
@@ -122,9 +135,22 @@ final class ResnetGraph extends BlockGraph {
         INDArray dh1n = q2 != null ? q2.backward(g2b[0]) : g2b[0];
         if (w1.learner() == null && !(learnedEmb && wp.learner() != null) && q1 == null) return;
         INDArray dn2 = Kernels.siluBackward(n2pre, dh1n);
+        INDArray demb = null;
+        if (scaleShift) {
+            // m = n2·(1 + scale) + shift: dn2 = dm·(1 + scale), dscale = Σ_hw dm·n2, dshift = Σ_hw dm
+            INDArray dm = dn2;
+            long b = dm.size(0), c = dm.size(1), hw = dm.size(2) * dm.size(3);
+            if (learnedEmb && wp.learner() != null) {
+                INDArray dScale = dm.mul(n2).sum(2, 3);
+                INDArray dShift = dm.sum(2, 3);
+                demb = org.nd4j.linalg.factory.Nd4j.concat(1, dScale, dShift);
+            }
+            dn2 = dm.dup('c');
+            dn2.reshape('c', b * c, hw).muliColumnVector(scale1);
+        }
         INDArray dh1 = Kernels.groupNormBackward(c2[0], g2, groups2, dn2)[0];
         if (learnedEmb && wp.learner() != null) {
-            INDArray demb = dh1.sum(2, 3);
+            if (demb == null) demb = dh1.sum(2, 3);
             wp.backward(Kernels.linearRowsBackward(tembAct, wp.current(), bp, demb)[1]);
         }
         if (w1.learner() != null || q1 != null) {

@@ -110,4 +110,24 @@ class QuantizeEndToEndTest {
         assertTrue(steps != null && steps.contains("mid_block.attentions.0="), "Q-Diffusion ran step-size reconstruction: " + steps);
         assertEquals(MaintenanceStrategy.values().length, 2);
     }
+
+    @Test
+    void scaleShiftModelsGoThroughBlockReconstructionInBothFamilies(@TempDir Path dir) throws Exception {
+        // resnet_time_scale_shift: scale_shift (time_emb_proj gives scale and shift): BRECQ blocks, TIAR, FSC and
+        // Q-Diffusion's step-size reconstruction all run, and the artifact round-trips bit-identically
+        var config = TinyModels.config("scale_shift");
+        for (String recipeFile : List.of("tfmq-w4a8.conf", "q-diffusion-w4a8.conf")) {
+            QuantizedModel qm = RecipeRunner.quantize(UNet2DModel.random(config, 9, DataType.FLOAT),
+                    recipe(recipeFile, 5), calibration(), ProgressListener.NONE);
+            assertTrue(qm.provenance().get("reconstruction_loss_nearest_to_learned").contains("up_blocks.0.resnets.0="),
+                    recipeFile + ": " + qm.provenance().get("reconstruction_loss_nearest_to_learned"));
+            Nd4j.getRandom().setSeed(6);
+            INDArray x = Nd4j.randn(DataType.FLOAT, 2, 1, 16, 16);
+            long t = calibration().schedule().distinctTimesteps()[2];
+            INDArray a = run(qm, x, t);
+            Path file = dir.resolve(recipeFile + ".safetensors");
+            QuantizationArtifact.write(file, qm);
+            assertBits(a, run(QuantizationArtifact.read(file, UNet2DModel.random(config, 9, DataType.FLOAT)), x, t));
+        }
+    }
 }

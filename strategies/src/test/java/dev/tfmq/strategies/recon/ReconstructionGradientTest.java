@@ -64,6 +64,36 @@ class ReconstructionGradientTest {
         for (int i = 0; i < first.length; i++) assertEquals(first[i], feats.getDouble(0, i), 1e-10);
     }
 
+    @Test
+    void scaleShiftGraphsReproduceTheRuntimeBlocksAndGiveExactGradients() {
+        UNet2DModel m = TinyModels.scaleShift64(8);
+        Nd4j.getRandom().setSeed(3);
+        INDArray x = Nd4j.randn(DataType.DOUBLE, 2, 1, 16, 16);
+        long[] t = {40, 900};
+        for (String r : List.of("down_blocks.1.resnets.0", "mid_block.resnets.0", "up_blocks.1.resnets.1")) {
+            INDArray[] c = capture(m, r, r + ".time_emb_proj", x, t);
+            assertEquals(2 * c[1].size(1), c[2].size(1), "scale-shift: time_emb_proj gives scale and shift");
+            INDArray y = new ResnetGraph(m, r, Map.of(), false, DataType.DOUBLE).forward(new INDArray[] {c[0], c[2]});
+            assertEquals(0.0, y.sub(c[1]).amaxNumber().doubleValue(), 1e-10, r);
+        }
+        AttentionBlock a = m.midBlock().attentions().get(0);
+        assertFalse(a.hasGroupNorm());
+        INDArray[] ca = capture(m, a.path(), null, x, t);
+        INDArray ya = new AttentionGraph(m, a, Map.of(), DataType.DOUBLE).forward(new INDArray[] {ca[0]});
+        assertEquals(0.0, ya.sub(ca[1]).amaxNumber().doubleValue(), 1e-10, a.path());
+
+        // α gradients through the scale-shift conditioning, with the time_emb_proj learned inside the block
+        WeightQuantization wq = new WeightQuantization(m, LayerPolicy.defaults(), 3);
+        wq.initializeAll(WeightInit.MSE);
+        String r = "up_blocks.0.resnets.0";
+        INDArray[] c = capture(m, r, null, x, t);
+        INDArray act = Kernels.silu(m.computeTemporalFeatures(t).embedding().dup());
+        ResnetGraph rg = new ResnetGraph(m, r, learned(wq, r + ".conv1", r + ".conv2", r + ".time_emb_proj"), true,
+                DataType.DOUBLE);
+        assertEquals(3, rg.learnables().size());
+        checkAlpha(rg, new INDArray[] {c[0], act}, 21);
+    }
+
     private static Map<String, WeightSlot> learned(WeightQuantization wq, String... paths) {
         Map<String, WeightSlot> s = new LinkedHashMap<>();
         for (String p : paths) s.put(p, WeightSlot.learned(new AdaRoundQuantizer(wq.get(p))));
