@@ -215,11 +215,19 @@ def main():
     ap.add_argument("--out", required=True)
     ap.add_argument("--compare", help="folder of `tfmq sample --artifact --save-images` PNGs of the same seed")
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    ap.add_argument("--serve", choices=("artifact", "tib", "cache"), default="artifact",
+                    help="temporal features from the artifact's strategy (default), or forced from the quantized TIB "
+                         "or the cache for every member: a diagnostic that separates how features are served from "
+                         "how the rest of the artifact was calibrated")
     args = ap.parse_args()
     torch.backends.cuda.matmul.allow_tf32 = False
     torch.backends.cudnn.allow_tf32 = False
     dev = torch.device(args.device)
     qm = QuantizedUNet(args.model, args.artifact, dev)
+    if args.serve != "artifact":
+        if args.serve == "cache" and not qm.cache:
+            sys.exit(f"{args.artifact}: --serve cache, but the artifact holds no cache")
+        qm.strategy = args.serve
     cfg = qm.unet.config
     sched_path = os.path.join(args.model, "scheduler", "scheduler_config.json")
     with open(sched_path) as f:
@@ -240,7 +248,7 @@ def main():
             write_png_gray(os.path.join(args.out, f"sample_{done + i:06d}.png"), imgs[i, 0])
         done += n
         print(f"{done}/{args.num} samples, {time.time() - t0:.1f} s", flush=True)
-    report = {"artifact": args.artifact, "strategy": qm.strategy, "sites": len(qm.grids), "steps": args.steps,
+    report = {"artifact": args.artifact, "strategy": qm.strategy, "serve": args.serve, "sites": len(qm.grids), "steps": args.steps,
               "num": args.num, "seed": args.seed, "seconds": time.time() - t0, "torch": torch.__version__}
     if args.compare:
         names = sorted(p for p in os.listdir(args.compare) if p.endswith(".png"))
