@@ -103,6 +103,13 @@ public final class ForwardBench {
         return out;
     }
 
+    /** Median of a non-empty list (mean of the middle two for an even count). */
+    public static double median(List<Double> values) {
+        double[] v = values.stream().mapToDouble(Double::doubleValue).sorted().toArray();
+        if (v.length == 0) throw new IllegalArgumentException("median of no values");
+        return v.length % 2 == 1 ? v[v.length / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
+    }
+
     public static String table(List<Row> rows) {
         StringBuilder sb = new StringBuilder();
         sb.append(String.format("%-14s %5s %10s %9s %9s %7s %11s %8s%n", "architecture", "batch", "ms/batch", "images/s",

@@ -43,6 +43,10 @@ public final class BenchCommand implements Runnable {
                 description = "Python with PyTorch for the reference; 'off' to skip")
         String python;
 
+        @Option(names = "--rounds", defaultValue = "1", description = "repeat Java and PyTorch alternately this many"
+                + " times and report medians over the rounds (a noisy machine drifts between runs)")
+        int rounds;
+
         @Option(names = "--report", description = "also write the report to this file")
         Path report;
 
@@ -67,23 +71,48 @@ public final class BenchCommand implements Runnable {
                 configs.put(dir.getFileName().toString(), dir.resolve("config.json"));
             }
             Path script = ModelLocator.home().resolve("tools/bench_forward_torch.py");
-            List<ForwardBench.Row> rows = new ArrayList<>();
+            if (rounds < 1) throw new picocli.CommandLine.ParameterException(new picocli.CommandLine(this),
+                    "--rounds must be at least 1, got " + rounds);
             List<String> notes = new ArrayList<>();
+            // per (architecture, batch): Java and PyTorch seconds of every round
+            Map<String, List<Double>> javaRuns = new LinkedHashMap<>();
+            Map<String, List<Double>> torchRuns = new LinkedHashMap<>();
+            for (int round = 0; round < rounds; round++) {
+                for (var e : archs.entrySet()) {
+                    UNet2DModel model = e.getValue();
+                    Map<Integer, Double> torch = python.equals("off") || !Files.exists(script) ? Map.of()
+                            : ForwardBench.timeTorch(python, script, configs.get(e.getKey()), batches, iters, notes);
+                    for (int b : batches) {
+                        double s = ForwardBench.timeJava(model, b, iters, 42);
+                        String key = e.getKey() + "\t" + b;
+                        javaRuns.computeIfAbsent(key, k -> new ArrayList<>()).add(s);
+                        if (torch.get(b) != null) torchRuns.computeIfAbsent(key, k -> new ArrayList<>()).add(torch.get(b));
+                        System.err.printf("  round %d: %s batch %d: %.1f ms%s%n", round + 1, e.getKey(), b, s * 1e3,
+                                torch.get(b) == null ? "" : String.format(" (PyTorch %.1f ms)", torch.get(b) * 1e3));
+                    }
+                }
+            }
+            List<ForwardBench.Row> rows = new ArrayList<>();
             for (var e : archs.entrySet()) {
-                UNet2DModel model = e.getValue();
-                double gflop = 2.0 * model.macsPerImage() / 1e9;
-                Map<Integer, Double> torch = python.equals("off") || !Files.exists(script) ? Map.of()
-                        : ForwardBench.timeTorch(python, script, configs.get(e.getKey()), batches, iters, notes);
+                double gflop = 2.0 * e.getValue().macsPerImage() / 1e9;
                 for (int b : batches) {
-                    double s = ForwardBench.timeJava(model, b, iters, 42);
-                    rows.add(new ForwardBench.Row(e.getKey(), b, s, gflop, torch.get(b)));
-                    System.err.printf("  %s batch %d: %.1f ms%n", e.getKey(), b, s * 1e3);
+                    String key = e.getKey() + "\t" + b;
+                    List<Double> t = torchRuns.get(key);
+                    rows.add(new ForwardBench.Row(e.getKey(), b, ForwardBench.median(javaRuns.get(key)), gflop,
+                            t == null ? null : ForwardBench.median(t)));
+                    if (rounds > 1 && t != null && t.size() == javaRuns.get(key).size()) {
+                        List<Double> ratios = new ArrayList<>();
+                        for (int i = 0; i < t.size(); i++) ratios.add(t.get(i) / javaRuns.get(key).get(i));
+                        notes.add(String.format("%s batch %d: vs torch per round %s", e.getKey(), b,
+                                ratios.stream().map(r -> String.format("%.2fx", r)).toList()));
+                    }
                 }
             }
             StringBuilder out = new StringBuilder();
             out.append("tfmq bench forward: float32, ").append(Runtime.getRuntime().availableProcessors())
                     .append(" cores, peak ").append(ForwardBench.PEAK_GFLOPS).append(" GFLOP/s, median of ")
-                    .append(iters).append(" passes\n");
+                    .append(iters).append(" passes").append(rounds > 1 ? ", then of " + rounds + " alternating rounds" : "")
+                    .append("\n");
             for (var e : archs.entrySet()) {
                 out.append(String.format("  %s: %,d parameters, %.3f GFLOP/image%n", e.getKey(),
                         e.getValue().parameterCount(), 2.0 * e.getValue().macsPerImage() / 1e9));

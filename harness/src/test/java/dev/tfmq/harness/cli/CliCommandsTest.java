@@ -169,4 +169,30 @@ class CliCommandsTest {
         assertEquals(2, noWeights.code());
         assertTrue(noWeights.err().contains("--weights"), noWeights.err());
     }
+
+    @Test
+    void benchForwardAlternatesRoundsAndRunsTheReferenceWithoutTheLaunchersTuning() throws Exception {
+        // a stand-in for the PyTorch script: answers only when the launcher's glibc/OpenMP settings were removed
+        // from its environment (surefire sets MALLOC_MMAP_THRESHOLD_ like the launcher does)
+        Path fake = dir.resolve("fake-python");
+        java.nio.file.Files.writeString(fake, "#!/bin/sh\n"
+                + "if [ -n \"$MALLOC_MMAP_THRESHOLD_\" ] || [ -n \"$OMP_WAIT_POLICY\" ]; then echo tuned env leaked; exit 3; fi\n"
+                + "echo '{\"batch\": 1, \"median_s\": 0.5, \"torch\": \"fake\", \"threads\": 2}'\n"
+                + "echo '{\"batch\": 2, \"median_s\": 1.0, \"torch\": \"fake\", \"threads\": 2}'\n");
+        assertTrue(fake.toFile().setExecutable(true));
+        assertNotNull(System.getenv("MALLOC_MMAP_THRESHOLD_"), "the test JVM runs with the launcher's setting");
+        Run r = run("bench", "forward", "--model", tiny().resolve("unet").toString(), "--batches", "1,2", "--iters", "1",
+                "--rounds", "2", "--python", fake.toString());
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("median of 1 passes, then of 2 alternating rounds"), r.out());
+        assertTrue(r.out().contains("note: PyTorch fake, 2 threads"), r.out());
+        assertTrue(r.out().matches("(?s).*unet\\s+2\\s+[0-9.]+.*1000\\.0\\s+[0-9.]+x.*"), r.out());
+        assertTrue(r.out().contains("unet batch 2: vs torch per round ["), r.out());
+        assertFalse(r.out().contains("leaked"), r.out());
+        assertEquals(2.5, dev.tfmq.harness.bench.ForwardBench.median(java.util.List.of(4.0, 1.0, 3.0, 2.0)));
+        assertEquals(3.0, dev.tfmq.harness.bench.ForwardBench.median(java.util.List.of(3.0, 9.0, 1.0)));
+        Run bad = run("bench", "forward", "--model", tiny().resolve("unet").toString(), "--rounds", "0", "--python", "off");
+        assertNotEquals(0, bad.code());
+        assertTrue((bad.out() + bad.err()).contains("--rounds must be at least 1, got 0"), bad.out() + bad.err());
+    }
 }
