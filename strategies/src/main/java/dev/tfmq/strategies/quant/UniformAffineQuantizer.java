@@ -185,8 +185,16 @@ public final class UniformAffineQuantizer {
         return out;
     }
 
-    /** Fake-quantizes a contiguous float32/float64 array in place on a per-tensor grid. */
+    /**
+     * Fake-quantizes a contiguous float32/float64 array in place on a per-tensor grid. float32 arrays (every
+     * activation of a quantized forward pass) go through heap chunks in parallel; each element gets the same double
+     * arithmetic and single rounding to float as on the element-wise path, so results are bit-identical to it.
+     */
     public static void fakeQuantInPlace(INDArray x, double scale, int zeroPoint, int bits) {
+        if (x.dataType() == org.nd4j.linalg.api.buffer.DataType.FLOAT && FloatAccess.isContiguousC(x)) {
+            fakeQuantFloat(x, scale, zeroPoint, bits);
+            return;
+        }
         FloatAccess f = FloatAccess.of(x);
         long n = f.length();
         int max = (1 << bits) - 1;
@@ -196,5 +204,30 @@ public final class UniformAffineQuantizer {
             else if (q > max) q = max;
             f.set(i, scale * (q - zeroPoint));
         }
+    }
+
+    private static final int CHUNK = 1 << 15;
+    private static final ThreadLocal<float[]> CHUNKS = ThreadLocal.withInitial(() -> new float[CHUNK]);
+
+    private static void fakeQuantFloat(INDArray x, double scale, int zeroPoint, int bits) {
+        java.nio.FloatBuffer all = x.data().asNio().order(java.nio.ByteOrder.nativeOrder()).asFloatBuffer();
+        int base = Math.toIntExact(x.offset());
+        int n = Math.toIntExact(x.length());
+        int max = (1 << bits) - 1;
+        int chunks = (n + CHUNK - 1) / CHUNK;
+        java.util.stream.IntStream range = java.util.stream.IntStream.range(0, chunks);
+        (chunks > 4 ? range.parallel() : range).forEach(c -> {
+            float[] a = CHUNKS.get();
+            int from = c * CHUNK;
+            int len = Math.min(CHUNK, n - from);
+            all.get(base + from, a, 0, len);
+            for (int i = 0; i < len; i++) {
+                double q = Math.rint(a[i] / scale) + zeroPoint;
+                if (q < 0) q = 0;
+                else if (q > max) q = max;
+                a[i] = (float) (scale * (q - zeroPoint));
+            }
+            all.put(base + from, a, 0, len);
+        });
     }
 }

@@ -126,6 +126,22 @@ class UniformAffineQuantizerTest {
     }
 
     @Test
+    void largeFloatTensorsTakeTheChunkedPathWithIdenticalBits() {
+        // 2 x 170 001 floats: row 1 is a contiguous view at an odd offset spanning six chunks
+        INDArray big = Nd4j.rand(org.nd4j.linalg.api.buffer.DataType.FLOAT, 2, 170_001).subi(0.5).muli(7);
+        INDArray row = big.getRow(1);
+        float[] before = row.dup().toFloatVector();
+        float[] other = big.getRow(0).dup().toFloatVector();
+        UniformAffineQuantizer.fakeQuantInPlace(row, 0.0371, 17, 6);
+        float[] got = big.getRow(1).dup().toFloatVector();
+        for (int i = 0; i < before.length; i++) {
+            float want = (float) UniformAffineQuantizer.fakeQuant(before[i], 0.0371, 17, 6);
+            assertEquals(Float.floatToIntBits(want), Float.floatToIntBits(got[i]), "element " + i);
+        }
+        assertArrayEquals(other, big.getRow(0).dup().toFloatVector(), 0f, "the rest of the buffer is untouched");
+    }
+
+    @Test
     void badBitWidthsAndValuesAreRejected() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> UniformAffineQuantizer.minMax(-1, 1, 1));
         assertTrue(e.getMessage().contains("bit width 1"), e.getMessage());
