@@ -63,16 +63,25 @@ final class StepSizeQuantizer {
         heapOf(in, xs);
         double d = delta[0];
         int max = (1 << bits) - 1;
-        for (int i = 0; i < n; i++) {
-            double q = Math.rint(xs[i] / d) + zero;
-            ys[i] = (float) (d * (Math.max(0, Math.min(max, q)) - zero));
-        }
+        float[] xa = xs;
+        float[] ya = ys;
+        // element-wise, so splitting the range over threads leaves every value as it was
+        int total = n;
+        int chunks = (n + (1 << 16) - 1) >> 16;
+        java.util.stream.IntStream range = java.util.stream.IntStream.range(0, chunks);
+        (chunks > 4 ? range.parallel() : range).forEach(c -> {
+            int end = Math.min(total, (c + 1) << 16);
+            for (int i = c << 16; i < end; i++) {
+                double q = Math.rint(xa[i] / d) + zero;
+                ya[i] = (float) (d * (Math.max(0, Math.min(max, q)) - zero));
+            }
+        });
         xLength = n;
         if (yFloat == null || !java.util.Arrays.equals(yFloat.shape(), in.shape())) {
             yFloat = Nd4j.create(DataType.FLOAT, in.shape());
         }
         floatsOf(yFloat).put(ys, 0, n);
-        x = null;
+        this.x = null;
         this.y = yFloat;
         return yFloat;
     }

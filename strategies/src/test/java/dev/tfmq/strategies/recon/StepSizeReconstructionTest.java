@@ -54,6 +54,14 @@ class StepSizeReconstructionTest {
         assertArrayEquals(new float[] {0.1f, 0.2f, 0.3f, 0.4f}, y2.dup().reshape(4).toFloatVector(), 1e-6f);
         assertArrayEquals(new long[] {2, 2}, y2.shape());
         assertThrows(IllegalArgumentException.class, () -> q.backward(Nd4j.createFromArray(1f, 2f, 3f)));
+        // a tensor large enough for the parallel chunks gives the same value everywhere
+        var big = Nd4j.rand(org.nd4j.linalg.api.buffer.DataType.FLOAT, 5, 80_000).subi(0.5f).muli(4f);
+        float[] in = big.dup().reshape(400_000).toFloatVector();
+        float[] out = q.forward(big).dup().reshape(400_000).toFloatVector();
+        for (int i = 0; i < in.length; i++) {
+            double code = Math.max(0, Math.min(15, Math.rint(in[i] / 0.1) + 2));
+            assertEquals(Float.floatToIntBits((float) (0.1 * (code - 2))), Float.floatToIntBits(out[i]), "element " + i);
+        }
     }
 
     @Test
