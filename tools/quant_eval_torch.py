@@ -174,6 +174,8 @@ class QuantizedUNet:
     def _uses_cache(self, member, t):
         if self.strategy == "cache":
             return True
+        if self.strategy == "split":
+            return t < self.split_t
         if self.strategy != "selection":
             return False
         sel = self.selection
@@ -215,19 +217,22 @@ def main():
     ap.add_argument("--out", required=True)
     ap.add_argument("--compare", help="folder of `tfmq sample --artifact --save-images` PNGs of the same seed")
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
-    ap.add_argument("--serve", choices=("artifact", "tib", "cache"), default="artifact",
+    ap.add_argument("--serve", choices=("artifact", "tib", "cache", "split"), default="artifact",
                     help="temporal features from the artifact's strategy (default), or forced from the quantized TIB "
-                         "or the cache for every member: a diagnostic that separates how features are served from "
-                         "how the rest of the artifact was calibrated")
+                         "or the cache for every member, or (split) from the TIB at t >= --split-t and the cache "
+                         "below: diagnostics that separate how features are served from how the rest of the "
+                         "artifact was calibrated")
+    ap.add_argument("--split-t", type=int, default=500, help="first time-step served by the TIB under --serve split")
     args = ap.parse_args()
     torch.backends.cuda.matmul.allow_tf32 = False
     torch.backends.cudnn.allow_tf32 = False
     dev = torch.device(args.device)
     qm = QuantizedUNet(args.model, args.artifact, dev)
     if args.serve != "artifact":
-        if args.serve == "cache" and not qm.cache:
-            sys.exit(f"{args.artifact}: --serve cache, but the artifact holds no cache")
+        if args.serve in ("cache", "split") and not qm.cache:
+            sys.exit(f"{args.artifact}: --serve {args.serve}, but the artifact holds no cache")
         qm.strategy = args.serve
+        qm.split_t = args.split_t
     cfg = qm.unet.config
     sched_path = os.path.join(args.model, "scheduler", "scheduler_config.json")
     with open(sched_path) as f:
@@ -248,7 +253,8 @@ def main():
             write_png_gray(os.path.join(args.out, f"sample_{done + i:06d}.png"), imgs[i, 0])
         done += n
         print(f"{done}/{args.num} samples, {time.time() - t0:.1f} s", flush=True)
-    report = {"artifact": args.artifact, "strategy": qm.strategy, "serve": args.serve, "sites": len(qm.grids), "steps": args.steps,
+    report = {"artifact": args.artifact, "strategy": qm.strategy, "serve": args.serve,
+              "split_t": args.split_t if args.serve == "split" else None, "sites": len(qm.grids), "steps": args.steps,
               "num": args.num, "seed": args.seed, "seconds": time.time() - t0, "torch": torch.__version__}
     if args.compare:
         names = sorted(p for p in os.listdir(args.compare) if p.endswith(".png"))
