@@ -126,7 +126,7 @@ public final class FusedKernels {
     }
 
     /** Attention core over token-major q, k, v [B, T, heads·d] into o (same shape). */
-    public static void attentionTokens(Staging st, INDArray q, INDArray k, INDArray v, INDArray o, int heads, int d,
+    public static void attentionTokens(INDArray q, INDArray k, INDArray v, INDArray o, int heads, int d,
                                        float scale) {
         int b = (int) q.size(0);
         int c = heads * d;
@@ -138,7 +138,7 @@ public final class FusedKernels {
      * Attention core over one packed projection qkv [B, T, 3·heads·d] (q | k | v per token, without their
      * biases, which the kernel adds while gathering) into o [B, T, heads·d].
      */
-    public static void attentionPacked(Staging st, INDArray qkv, float[] bq, float[] bk, float[] bv, INDArray o,
+    public static void attentionPacked(INDArray qkv, float[] bq, float[] bk, float[] bv, INDArray o,
                                        int heads, int d, float scale) {
         int b = (int) qkv.size(0);
         int c = heads * d;

@@ -623,7 +623,7 @@ final class VectorMath {
             int ks = kOff;
             int vs = vOff;
             if (packed) {
-                q.get(from, in, 0, Math.min(slabLength, q.limit() - from));
+                q.get(from, in, 0, slabLength);
             } else {
                 q.get(from + qOff, in, 0, slabLength - qOff);
                 k.get(from + kOff, in, slabLength, slabLength - kOff);

@@ -137,7 +137,7 @@ public final class AttentionBlock extends Module {
             // nobody looks at q, k or v: one matrix product for all three, biases added inside the kernel
             INDArray qkv = pool.get(path() + ":qkvT", b * t, 3 * channels);
             Nd4j.gemm(normed, packedQkv(), qkv, false, true, 1.0, 0.0);
-            FusedKernels.attentionPacked(staging, qkv.reshape('c', b, t, 3 * channels), packedBiases[0],
+            FusedKernels.attentionPacked(qkv.reshape('c', b, t, 3 * channels), packedBiases[0],
                     packedBiases[1], packedBiases[2], attn.reshape('c', b, t, channels), heads, headDim, (float) scale);
             finishChannelsLast(x, attn, out, b, t);
             return;
@@ -149,7 +149,7 @@ public final class AttentionBlock extends Module {
         toK.forwardRows(normed, k);
         toV.forwardRows(normed, v);
         if (probsHook == null) {
-            FusedKernels.attentionTokens(staging, q.reshape('c', b, t, channels), k.reshape('c', b, t, channels),
+            FusedKernels.attentionTokens(q.reshape('c', b, t, channels), k.reshape('c', b, t, channels),
                     v.reshape('c', b, t, channels), attn.reshape('c', b, t, channels), heads, headDim, (float) scale);
         } else {
             INDArray qc = pool.get(path() + ":q", b, channels, t);

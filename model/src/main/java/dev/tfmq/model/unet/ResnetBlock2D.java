@@ -83,12 +83,9 @@ public final class ResnetBlock2D extends Module {
             norm2.forward(h1, h1, true);
         } else {
             norm2.forward(h1, h1, false);
-            INDArray scale = pool.get(path() + ":scale", b, outChannels);
-            INDArray shift = pool.get(path() + ":shift", b, outChannels);
-            scale.assign(temporal.get(NDArrayIndex.all(), NDArrayIndex.interval(0, outChannels))).addi(1.0);
-            shift.assign(temporal.get(NDArrayIndex.all(), NDArrayIndex.interval(outChannels, 2 * outChannels)));
-            rows.muliColumnVector(scale.reshape('c', b * outChannels, 1));
-            rows.addiColumnVector(shift.reshape('c', b * outChannels, 1));
+            INDArray[] ss = scaleAndShift(temporal, b);
+            rows.muliColumnVector(ss[0].reshape('c', b * outChannels, 1));
+            rows.addiColumnVector(ss[1].reshape('c', b * outChannels, 1));
             Ops.silu(h1, h1);
         }
         conv2.forward(h1, out);
@@ -99,8 +96,7 @@ public final class ResnetBlock2D extends Module {
         } else {
             out.addi(x);
         }
-        if (outputScale != 1.0) out.divi(outputScale);
-        after(out);
+        finish(out);
     }
 
     /**
@@ -120,11 +116,8 @@ public final class ResnetBlock2D extends Module {
         if (!scaleShift) {
             norm2.forwardChannelsLast(h1, h1, true, temporal, null, null);
         } else {
-            INDArray scale = pool.get(path() + ":scale", b, outChannels);
-            INDArray shift = pool.get(path() + ":shift", b, outChannels);
-            scale.assign(temporal.get(NDArrayIndex.all(), NDArrayIndex.interval(0, outChannels))).addi(1.0);
-            shift.assign(temporal.get(NDArrayIndex.all(), NDArrayIndex.interval(outChannels, 2 * outChannels)));
-            norm2.forwardChannelsLast(h1, h1, true, null, scale, shift);
+            INDArray[] ss = scaleAndShift(temporal, b);
+            norm2.forwardChannelsLast(h1, h1, true, null, ss[0], ss[1]);
         }
         conv2.forwardChannelsLast(h1, out);
         if (convShortcut != null) {
@@ -134,6 +127,20 @@ public final class ResnetBlock2D extends Module {
         } else {
             out.addi(x);
         }
+        finish(out);
+    }
+
+    /** Scale-shift conditioning: pooled [B, out] copies of 1 + scale and of shift from the [B, 2·out] feature. */
+    private INDArray[] scaleAndShift(INDArray temporal, long b) {
+        INDArray scale = pool.get(path() + ":scale", b, outChannels);
+        INDArray shift = pool.get(path() + ":shift", b, outChannels);
+        scale.assign(temporal.get(NDArrayIndex.all(), NDArrayIndex.interval(0, outChannels))).addi(1.0);
+        shift.assign(temporal.get(NDArrayIndex.all(), NDArrayIndex.interval(outChannels, 2 * outChannels)));
+        return new INDArray[] {scale, shift};
+    }
+
+    /** Output scale factor, then the hook. */
+    private void finish(INDArray out) {
         if (outputScale != 1.0) out.divi(outputScale);
         after(out);
     }
