@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.tfmq.metrics.distance.FrechetDistance;
 import dev.tfmq.metrics.distance.FrechetResult;
 import dev.tfmq.metrics.features.FeatureExtractor;
+import dev.tfmq.metrics.features.Features;
 import dev.tfmq.metrics.stats.ReferenceStatistics;
 import dev.tfmq.metrics.uncertainty.Interval;
 import dev.tfmq.model.data.Datasets;
@@ -84,6 +85,20 @@ public final class FidComparison {
      * {@code fashion-mnist:train} (see {@link Datasets}).
      */
     public static Side load(String spec, FeatureExtractor extractor, long seed) throws IOException {
+        return load(spec, extractor, seed, null);
+    }
+
+    /**
+     * Sees each featurised batch: {@code from} is the index of its first image, {@code total} the dataset's size
+     * (progress, or features kept beside the statistics).
+     */
+    @FunctionalInterface
+    public interface BatchObserver {
+        void featurised(int from, int total, Features batch);
+    }
+
+    /** As {@link #load(String, FeatureExtractor, long)}, telling {@code observer} (may be null) about every batch. */
+    public static Side load(String spec, FeatureExtractor extractor, long seed, BatchObserver observer) throws IOException {
         if (Files.isRegularFile(Path.of(spec))) return load(Path.of(spec), extractor, seed);
         if (extractor == null) {
             throw new IllegalArgumentException(spec + " holds images: choose a feature network to featurise it");
@@ -94,7 +109,9 @@ public final class FidComparison {
         for (int from = 0; from < images.size(); from += BATCH) {
             int count = Math.min(BATCH, images.size() - from);
             INDArray batch = images.toFloat(from, count, PixelRange.ZERO_ONE);
-            acc.add(extractor.extract(batch));
+            Features f = extractor.extract(batch);
+            acc.add(f);
+            if (observer != null) observer.featurised(from, images.size(), f);
         }
         return new Side(spec, acc.toReference(), acc);
     }

@@ -9,7 +9,8 @@ import org.apache.pekko.actor.typed.javadsl.Behaviors;
  * Drives the FP and the quantized worker through a batch in lockstep: both run step k at the same time on their own
  * threads; when both are done, step k + 1 starts, the quantized worker receiving the FP trajectory's new x_t rows for
  * its one-step error. Finished batches go to feature extraction; a new batch is pulled from the source only while
- * fewer than {@code maxUncommitted} finished batches wait for the aggregator to commit them (backpressure).
+ * fewer than {@code maxUncommitted} finished batches wait for the aggregator to commit them (backpressure). Each
+ * finished step is reported to {@code publisher} (null: not reported, as on cluster workers).
  */
 public final class BatchConductor {
     public sealed interface Command extends CborMessage permits Begin, Assigned, SourceExhausted, Stepped, BatchCommitted {}
@@ -32,7 +33,8 @@ public final class BatchConductor {
 
     public static Behavior<Command> create(int steps, int maxUncommitted, ActorRef<BatchSource.Command> source,
                                            ActorRef<DenoisingWorker.Command> fpWorker, ActorRef<DenoisingWorker.Command> qWorker,
-                                           ActorRef<FeatureWorker.Command> features, ActorRef<RunCoordinator.Command> coordinator) {
+                                           ActorRef<FeatureWorker.Command> features, ActorRef<RunCoordinator.Command> coordinator,
+                                           ActorRef<Publisher.Command> publisher) {
         return Behaviors.setup(ctx -> new Object() {
             BatchSpec current;
             Stepped fpDone, qDone;
@@ -81,6 +83,7 @@ public final class BatchConductor {
                             Stepped f = fpDone, q = qDone;
                             fpDone = null;
                             qDone = null;
+                            if (publisher != null) publisher.tell(new Publisher.StepDone(current.index(), k, steps, current.size()));
                             if (k + 1 < steps) {
                                 fpWorker.tell(new DenoisingWorker.RunStep(current, k + 1, null, ctx.getSelf()));
                                 qWorker.tell(new DenoisingWorker.RunStep(current, k + 1, f.probeNext(), ctx.getSelf()));

@@ -11,17 +11,23 @@ import java.util.Map;
 
 /**
  * Fans live updates out to the dashboard and Prometheus ({@link LiveSink}s). Event names and payloads:
- * {@code progress} → {@link ProgressUpdate}, {@code quality} → {@link QualitySnapshot}, {@code disturbance} →
+ * {@code progress} → {@link ProgressUpdate}, {@code step} → {@link StepDone}, {@code quality} → {@link QualitySnapshot}, {@code disturbance} →
  * {@link DisturbanceTable.State}, {@code selection} → {@link SelectionUpdate}, {@code grids} → {@link GridsReady},
  * {@code status} → {@link Status}, {@code members} → {@link MembersUpdate} (cluster runs).
  */
 public final class Publisher {
     public sealed interface Command extends CborMessage
-            permits ProgressUpdate, QualityUpdate, DisturbanceUpdate, SelectionUpdate, GridsReady, Status, MembersUpdate {}
+            permits ProgressUpdate, StepDone, QualityUpdate, DisturbanceUpdate, SelectionUpdate, GridsReady, Status, MembersUpdate {}
 
     /** @param forwardBoundRate samples/s if the slower model's forward passes were all the work (this session) */
     public record ProgressUpdate(long samplesDone, long totalSamples, int batchesDone, int totalBatches,
                                  double samplesPerSecond, double etaSeconds, double forwardBoundRate) implements Command {}
+
+    /**
+     * Both sides finished denoising step {@code step} (0-based, of {@code steps}) of a batch of {@code samples}: the
+     * terminal's progress moves per step rather than per committed batch. Single-node runs only.
+     */
+    public record StepDone(int batchIndex, int step, int steps, int samples) implements Command {}
 
     public record QualityUpdate(QualitySnapshot snapshot) implements Command {}
 
@@ -50,6 +56,7 @@ public final class Publisher {
     public static Behavior<Command> create(List<LiveSink> sinks) {
         return Behaviors.receive(Command.class)
                 .onMessage(ProgressUpdate.class, m -> send(sinks, "progress", m))
+                .onMessage(StepDone.class, m -> send(sinks, "step", m))
                 .onMessage(QualityUpdate.class, m -> send(sinks, "quality", m.snapshot()))
                 .onMessage(DisturbanceUpdate.class, m -> send(sinks, "disturbance", m.table()))
                 .onMessage(SelectionUpdate.class, m -> send(sinks, "selection", m))

@@ -64,7 +64,7 @@ public final class RunCoordinator {
                     plan.gridsKept(), plan.nd4jThreads(), results, publisher), "features", DispatcherSelector.fromConfig("tfmq-dispatchers.metrics")));
             final ActorRef<BatchSource.Command> source = watch(ctx, distribution.source(ctx, plan));
             final ActorRef<BatchConductor.Command> conductor = watch(ctx, ctx.spawn(BatchConductor.create(ts.length,
-                    plan.maxUncommitted(), source, fp, q, features, ctx.getSelf()), "conductor"));
+                    plan.maxUncommitted(), source, fp, q, features, ctx.getSelf(), publisher), "conductor"));
             final Set<String> applied = new HashSet<>();
             SelectionTable table;
             boolean done;

@@ -2,6 +2,7 @@ package dev.tfmq.harness.bench;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.tfmq.harness.console.Progress;
 import dev.tfmq.model.unet.UNet2DModel;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -26,6 +27,9 @@ public final class ForwardBench {
     /** Measured fp32 peak of the project's 2-core machines (AVX-512 FMA), from docs/stack.md. */
     public static final double PEAK_GFLOPS = 393.0;
 
+    /** Warm-up passes always run before the timed ones (then more until 1.5 s have passed). */
+    private static final int MIN_WARMUP = 2;
+
     public record Row(String arch, int batch, double javaSeconds, double gflopPerImage, Double torchSeconds) {
         public double imagesPerSecond() { return batch / javaSeconds; }
 
@@ -40,6 +44,19 @@ public final class ForwardBench {
 
     /** Median seconds of {@code iters} timed passes after the warm-up passes. */
     public static double timeJava(UNet2DModel model, int batch, int iters, long seed) {
+        return timeJava(model, batch, iters, seed, null);
+    }
+
+    /** Passes counted by {@link #timeJava(UNet2DModel, int, int, long, Progress)}: the timed ones and the least warm-up. */
+    public static long countedPasses(int iters) {
+        return MIN_WARMUP + (long) iters;
+    }
+
+    /**
+     * As above, stepping {@code progress} (may be null) over {@link #countedPasses} passes: the first two warm-up
+     * passes, then each timed pass; further warm-up passes (while the 1.5 s are not up) show as "warm-up".
+     */
+    public static double timeJava(UNet2DModel model, int batch, int iters, long seed, Progress progress) {
         var c = model.config();
         int size = c.sampleSize() == null ? 32 : c.sampleSize();
         INDArray x = Nd4j.randn(seed, new long[]{batch, c.inChannels(), size, size}).castTo(DataType.FLOAT);
@@ -48,15 +65,19 @@ public final class ForwardBench {
         for (int i = 0; i < batch; i++) t[i] = (i * 997L) % 1000;
         // Warm up for at least two passes and 1.5 s: a batch-1 pass is too short for the JIT to compile the
         // Vector API kernels within two passes, and interpreted vector code is ~100x slower.
+        if (progress != null) progress.extra("warm-up");
         long warmStart = System.nanoTime();
-        for (int i = 0; i < 200 && (i < 2 || System.nanoTime() - warmStart < 1_500_000_000L); i++) {
+        for (int i = 0; i < 200 && (i < MIN_WARMUP || System.nanoTime() - warmStart < 1_500_000_000L); i++) {
             model.forward(x, t, out);
+            if (progress != null) progress.stepTo(Math.min(i + 1, MIN_WARMUP));
         }
+        if (progress != null) progress.extra("");
         double[] runs = new double[iters];
         for (int i = 0; i < iters; i++) {
             long t0 = System.nanoTime();
             model.forward(x, t, out);
             runs[i] = (System.nanoTime() - t0) / 1e9;
+            if (progress != null) progress.stepTo(MIN_WARMUP + i + 1);
         }
         Arrays.sort(runs);
         return runs[iters / 2];
@@ -65,6 +86,12 @@ public final class ForwardBench {
     /** Runs the PyTorch reference script; returns median seconds by batch, or an empty map if it can't run. */
     public static Map<Integer, Double> timeTorch(String python, Path script, Path config, int[] batches, int iters,
                                                  List<String> notes) {
+        return timeTorch(python, script, config, batches, iters, notes, null);
+    }
+
+    /** As above, stepping {@code progress} (may be null) by one for each batch size the reference has timed. */
+    public static Map<Integer, Double> timeTorch(String python, Path script, Path config, int[] batches, int iters,
+                                                 List<String> notes, Progress progress) {
         Map<Integer, Double> out = new HashMap<>();
         List<String> cmd = new ArrayList<>(List.of(python, script.toString(), "--config", config.toString(),
                 "--batches", Arrays.toString(batches).replaceAll("[\\[\\] ]", ""), "--iters", String.valueOf(iters),
@@ -85,6 +112,7 @@ public final class ForwardBench {
                     if (line.startsWith("{")) {
                         JsonNode n = json.readTree(line);
                         out.put(n.get("batch").asInt(), n.get("median_s").asDouble());
+                        if (progress != null) progress.stepTo(out.size());
                         if (notes.stream().noneMatch(s -> s.startsWith("PyTorch"))) {
                             notes.add("PyTorch " + n.get("torch").asText() + ", " + n.get("threads").asInt() + " threads");
                         }

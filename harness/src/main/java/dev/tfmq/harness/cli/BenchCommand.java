@@ -1,6 +1,7 @@
 package dev.tfmq.harness.cli;
 
 import dev.tfmq.harness.bench.ForwardBench;
+import dev.tfmq.harness.console.Progress;
 import dev.tfmq.model.ModelLocator;
 import dev.tfmq.model.io.AtomicFiles;
 import dev.tfmq.model.unet.UNet2DConfig;
@@ -78,12 +79,22 @@ public final class BenchCommand implements Runnable {
             Map<String, List<Double>> javaRuns = new LinkedHashMap<>();
             Map<String, List<Double>> torchRuns = new LinkedHashMap<>();
             for (int round = 0; round < rounds; round++) {
+                String of = rounds > 1 ? " round " + (round + 1) + "/" + rounds : "";
                 for (var e : archs.entrySet()) {
                     UNet2DModel model = e.getValue();
-                    Map<Integer, Double> torch = python.equals("off") || !Files.exists(script) ? Map.of()
-                            : ForwardBench.timeTorch(python, script, configs.get(e.getKey()), batches, iters, notes);
+                    Map<Integer, Double> torch = Map.of();
+                    if (!python.equals("off") && Files.exists(script)) {
+                        try (Progress p = Progress.start("bench forward " + e.getKey() + " PyTorch reference" + of,
+                                batches.length, "batch sizes")) {
+                            torch = ForwardBench.timeTorch(python, script, configs.get(e.getKey()), batches, iters, notes, p);
+                        }
+                    }
                     for (int b : batches) {
-                        double s = ForwardBench.timeJava(model, b, iters, 42);
+                        double s;
+                        try (Progress p = Progress.start("bench forward " + e.getKey() + " batch " + b + of,
+                                ForwardBench.countedPasses(iters), "passes")) {
+                            s = ForwardBench.timeJava(model, b, iters, 42, p);
+                        }
                         String key = e.getKey() + "\t" + b;
                         javaRuns.computeIfAbsent(key, k -> new ArrayList<>()).add(s);
                         if (torch.get(b) != null) torchRuns.computeIfAbsent(key, k -> new ArrayList<>()).add(torch.get(b));

@@ -23,12 +23,23 @@ public final class Main implements Runnable {
     /** Runs the CLI; bad input gives exit code 2 and a one-line message naming the problem. */
     public static int execute(String... args) {
         CommandLine cl = new CommandLine(new Main());
+        withHelp(cl);
         cl.setExecutionExceptionHandler((ex, line, parsed) -> {
             line.getErr().println("tfmq: " + message(ex));
             if (System.getenv("TFMQ_DEBUG") != null) ex.printStackTrace(line.getErr());
             return 2;
         });
         return cl.execute(args);
+    }
+
+    /** Every subcommand answers --help / -h (and --version) with exit 0, even one with required options. */
+    private static void withHelp(CommandLine cl) {
+        for (CommandLine sub : cl.getSubcommands().values()) {
+            if (!sub.getCommandSpec().mixinStandardHelpOptions() && !(sub.getCommand() instanceof CommandLine.HelpCommand)) {
+                sub.getCommandSpec().mixinStandardHelpOptions(true);
+            }
+            withHelp(sub);
+        }
     }
 
     private static String message(Throwable ex) {

@@ -2,6 +2,7 @@ package dev.tfmq.harness.cli;
 
 import dev.tfmq.harness.config.ConfigLoader;
 import dev.tfmq.harness.config.RunConfig;
+import dev.tfmq.harness.console.Progress;
 import dev.tfmq.harness.pipeline.DenoiserSide;
 import dev.tfmq.harness.pipeline.Nd4jThreads;
 import dev.tfmq.harness.run.RunLauncher;
@@ -89,6 +90,8 @@ public final class PipelineBenchCommand implements Callable<Integer> {
         int probe = Math.min(cfg.monitor().probeSamples(), b);
         CountDownLatch ready = new CountDownLatch(2), go = new CountDownLatch(1);
         List<CompletableFuture<Long>> sides = new ArrayList<>();
+        // batch forward passes of both sides (the quantized side's probe rows are not counted), from the start signal
+        Progress[] progress = new Progress[1];
         for (int side = 0; side < 2; side++) {
             boolean quantizedSide = side == 1;
             sides.add(CompletableFuture.supplyAsync(() -> {
@@ -110,6 +113,7 @@ public final class PipelineBenchCommand implements Callable<Integer> {
                     for (int i = 0; i < batches * steps; i++) {
                         m.predict(x, t, o);
                         if (quantizedSide && px != null && i % steps != 0) m.predict(px, tp, po);
+                        progress[0].stepBy(1);
                     }
                     return System.nanoTime() - t0;
                 } catch (Exception e) {
@@ -117,11 +121,17 @@ public final class PipelineBenchCommand implements Callable<Integer> {
                 }
             }, r -> new Thread(r, "bench-side").start()));
         }
+        double wall;
         ready.await();
-        long start = System.nanoTime();
-        go.countDown();
-        for (CompletableFuture<Long> f : sides) f.join();
-        double wall = (System.nanoTime() - start) / 1e9;
+        progress[0] = Progress.start("bench pipeline forward bound (nd4j-threads " + threads + ")", 2L * batches * steps, "passes");
+        try {
+            long start = System.nanoTime();
+            go.countDown();
+            for (CompletableFuture<Long> f : sides) f.join();
+            wall = (System.nanoTime() - start) / 1e9;
+        } finally {
+            progress[0].close();
+        }
         return (double) batches * b / wall;
     }
 }

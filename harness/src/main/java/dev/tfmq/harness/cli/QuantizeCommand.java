@@ -3,6 +3,7 @@ package dev.tfmq.harness.cli;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import com.typesafe.config.ConfigValueFactory;
+import dev.tfmq.harness.console.CalibrationProgress;
 import dev.tfmq.model.ModelLocator;
 import dev.tfmq.model.unet.UNet2DModel;
 import dev.tfmq.strategies.recipe.CalibrationSettings;
@@ -53,8 +54,11 @@ public final class QuantizeCommand implements Callable<Integer> {
         UNet2DModel fp = UNet2DModel.load(dir);
         long fpBytes = QuantizationArtifact.fp32Bytes(fp);
         long t0 = System.nanoTime();
-        QuantizedModel q = RecipeRunner.quantize(fp, recipe, cal, (phase, detail) ->
-                System.err.printf("  %-12s %s%n", phase, detail));
+        QuantizedModel q;
+        try (CalibrationProgress progress = new CalibrationProgress((phase, detail) ->
+                System.err.printf("  %-12s %s%n", phase, detail))) {
+            q = RecipeRunner.quantize(fp, recipe, cal, progress);
+        }
         double secs = (System.nanoTime() - t0) / 1e9;
         long bytes = QuantizationArtifact.write(out, q);
         System.out.printf("wrote %s: %,d bytes (%.1f%% of the %,d-byte float32 checkpoint), calibrated in %.1f s%n",

@@ -5,6 +5,7 @@ import dev.tfmq.harness.config.RunConfig;
 import dev.tfmq.harness.run.RunLauncher;
 import dev.tfmq.model.ModelLocator;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Files;
@@ -26,6 +27,9 @@ public final class QuickstartCommand implements Callable<Integer> {
     @Option(names = "--resume", description = "continue the run in --run-dir from its last checkpoint")
     boolean resume;
 
+    @Mixin
+    RunOutput output = new RunOutput();
+
     @Override
     public Integer call() throws Exception {
         Path config = ModelLocator.home().resolve("configs/quickstart.conf");
@@ -33,6 +37,6 @@ public final class QuickstartCommand implements Callable<Integer> {
             throw new IllegalArgumentException("quickstart config " + config + " not found (run from the tfmq folder or set TFMQ_HOME)");
         }
         RunConfig cfg = ConfigLoader.load(config, sets);
-        return RunCommand.report(new RunLauncher(cfg, System.out).run(runDir, resume, null));
+        return output.execute(new RunLauncher(cfg, output.log()), runDir, resume);
     }
 }

@@ -4,13 +4,13 @@ import dev.tfmq.harness.config.ConfigLoader;
 import dev.tfmq.harness.config.RunConfig;
 import dev.tfmq.harness.run.RunLauncher;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.Callable;
 
 /** {@code tfmq run CONFIG}: evaluate a quantization recipe against full precision, live. Exit 0 pass, 1 gate failed, 2 error. */
@@ -29,6 +29,9 @@ public final class RunCommand implements Callable<Integer> {
     @Option(names = "--resume", description = "continue the run in --run-dir from its last checkpoint")
     boolean resume;
 
+    @Mixin
+    RunOutput output = new RunOutput();
+
     @Option(names = "--cluster", description = "coordinate a cluster run: workers join with 'tfmq worker --join HOST:PORT' "
             + "(settings: tfmq.cluster.*); the statistics equal a single-node run's")
     boolean cluster;
@@ -36,17 +39,6 @@ public final class RunCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         RunConfig cfg = ConfigLoader.load(config, sets);
-        return report(new RunLauncher(cfg, System.out).cluster(cluster).run(runDir, resume, null));
-    }
-
-    static int report(RunLauncher.Outcome o) {
-        @SuppressWarnings("unchecked")
-        Map<String, Object> quality = (Map<String, Object>) o.summary().get("quality");
-        System.out.println("tfmq: run directory " + o.runDir());
-        System.out.println("tfmq: " + quality);
-        System.out.println("tfmq: throughput " + o.summary().get("throughput"));
-        System.out.println("tfmq: gate " + (o.verdict().passed() ? "PASSED" : "FAILED") + " (" + o.verdict().rules().size()
-                + " rules; report: " + o.runDir().resolve("gate-report.md") + ")");
-        return o.exitCode();
+        return output.execute(new RunLauncher(cfg, output.log()).cluster(cluster), runDir, resume);
     }
 }

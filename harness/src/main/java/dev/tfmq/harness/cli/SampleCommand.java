@@ -1,5 +1,6 @@
 package dev.tfmq.harness.cli;
 
+import dev.tfmq.harness.console.Progress;
 import dev.tfmq.model.Denoiser;
 import dev.tfmq.model.ModelLocator;
 import dev.tfmq.model.data.PixelRange;
@@ -96,16 +97,17 @@ public final class SampleCommand implements Callable<Integer> {
         long[] chw = {c.inChannels(), size, size};
         NoiseSource noise = new NoiseSource(seed);
         INDArray all = Nd4j.create(unet.dtype(), num, chw[0], chw[1], chw[2]);
-        Progress progress = new Progress((long) schedule.size() * ((num + batch - 1) / batch), "sampling");
         long t0 = System.nanoTime();
-        for (int s = 0; s < num; s += batch) {
-            int n = Math.min(batch, num - s);
-            long[] idx = new long[n];
-            for (int i = 0; i < n; i++) idx[i] = s + i;
-            INDArray imgs = sampler.sample(idx, chw, noise, (k, t, xt, mo, x0, xp) -> progress.step());
-            all.get(NDArrayIndex.interval(s, s + n)).assign(imgs);
+        // counted in sample-steps, shown in samples
+        try (Progress progress = Progress.start("sampling", (long) num * schedule.size(), "samples", schedule.size(), 0)) {
+            for (int s = 0; s < num; s += batch) {
+                int n = Math.min(batch, num - s);
+                long[] idx = new long[n];
+                for (int i = 0; i < n; i++) idx[i] = s + i;
+                INDArray imgs = sampler.sample(idx, chw, noise, (k, t, xt, mo, x0, xp) -> progress.stepBy(n));
+                all.get(NDArrayIndex.interval(s, s + n)).assign(imgs);
+            }
         }
-        progress.done();
         double secs = (System.nanoTime() - t0) / 1e9;
         int cols = columns != null ? columns : (int) Math.ceil(Math.sqrt(num));
         PngGrid.write(out, all, PixelRange.MINUS_ONE_ONE, cols);

@@ -169,7 +169,7 @@ public final class WorkerAgent {
                 ActorRef<FeatureWorker.Command> features = watch(ctx.spawn(FeatureWorker.create(m.featurizer(), scratch, 0, threads,
                         results, run.publisher()), "features", DispatcherSelector.fromConfig("tfmq-dispatchers.metrics")));
                 ActorRef<BatchSource.Command> source = watch(ctx.spawn(WorkLedger.client(node, run.ledger()), "source"));
-                conductor = watch(ctx.spawn(BatchConductor.create(ts.length, 2, source, fp, q, features, local), "conductor"));
+                conductor = watch(ctx.spawn(BatchConductor.create(ts.length, 2, source, fp, q, features, local, null), "conductor"));
                 long[] distinct = m.schedule().distinctTimesteps();
                 // the monitor needs both sides' TIB members before the first step report, as on the coordinator
                 for (ActorRef<DenoisingWorker.Command> w : List.of(fp, q)) {

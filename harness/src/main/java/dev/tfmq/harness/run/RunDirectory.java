@@ -37,6 +37,9 @@ import java.util.Optional;
  * </pre>
  */
 public final class RunDirectory {
+    /** The commit point of a run: its presence means the folder holds a run. */
+    public static final String CHECKPOINT = "checkpoint.cbor";
+
     public record Grids(String fpPngBase64, String qPngBase64) {}
 
     public static final ObjectMapper JSON = com.fasterxml.jackson.databind.json.JsonMapper.builder()

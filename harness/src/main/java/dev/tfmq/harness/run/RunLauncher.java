@@ -10,6 +10,7 @@ import dev.tfmq.harness.actors.RunPlan;
 import dev.tfmq.harness.cluster.ClusterCoordinator;
 import dev.tfmq.harness.cluster.NodeConfig;
 import dev.tfmq.harness.config.RunConfig;
+import dev.tfmq.harness.console.SamplingProgress;
 import dev.tfmq.harness.eval.DisturbanceTable;
 import dev.tfmq.harness.eval.ImageFeaturizer;
 import dev.tfmq.harness.eval.QualityAccumulator;
@@ -74,80 +75,98 @@ public final class RunLauncher {
         return this;
     }
 
-    public Outcome run(Path runDirArg, boolean resume, Parts parts) throws IOException, InterruptedException {
-        // the same thread configuration for every thread that computes, so a resumed run (in a new JVM) rounds alike
-        Nd4jThreads.limitCurrentThread(cfg.workers().nd4jThreads());
-        Path runDirPath = runDirArg != null ? runDirArg : Path.of("runs", cfg.run().name());
-        RunDirectory dir = new RunDirectory(runDirPath);
-        Optional<Checkpoint> checkpoint = dir.readCheckpoint();
-        if (checkpoint.isPresent() && !resume) {
-            throw new IllegalArgumentException("run directory " + dir.root() + " already holds a run (checkpoint.cbor); "
+    /**
+     * Everything a run needs, resolved and checked before any expensive work (calibration, sampling, featurising):
+     * a missing model, scheduler config, recipe, feature network, reference dataset or gate baseline fails here,
+     * in well under a second, naming the config key and what provides it.
+     */
+    public record Preflight(Path runDir, Path cacheDir, Path modelDir, Path schedulerFile, SchedulerConfig scheduler,
+                            long[] sampleShape, String modelHash, Config recipe, Path featuresDir,
+                            ReferenceSet.Source reference, Path gateBaseline) {}
+
+    /** Resolves and checks a run's inputs without loading a network or calibrating (also {@code tfmq run --check}). */
+    public Preflight check(Path runDirArg, boolean resume, Parts parts) throws IOException {
+        Path runDir = runDirArg != null ? runDirArg : Path.of("runs", cfg.run().name());
+        if (!resume && Files.isRegularFile(runDir.resolve(RunDirectory.CHECKPOINT))) {
+            throw new IllegalArgumentException("run directory " + runDir + " already holds a run (" + RunDirectory.CHECKPOINT + "); "
                     + "add --resume to continue it or choose another --run-dir");
         }
         Path cacheDir = Path.of(cfg.quantization().cacheDir()).toAbsolutePath();
-
-        // ---- model, scheduler, quantized side
-        Path modelDir = null;
+        Path modelDir = null, schedulerFile = null;
         SchedulerConfig sc;
-        Path schedulerFile = null;
         long[] shape;
         String modelHash;
-        Supplier<DenoiserSide> fp;
-        Supplier<DenoiserSide> quantized = parts == null ? null : parts.quantized();
-        Map<String, Object> provenance = new LinkedHashMap<>();
-        boolean cacheHit = false;
         if (parts != null && parts.fp() != null) {
             sc = parts.scheduler();
             shape = parts.sampleShape();
             modelHash = parts.modelFingerprint();
-            fp = parts.fp();
-            provenance.put("model", "supplied by caller: " + modelHash);
         } else {
-            modelDir = ModelLocator.resolve(cfg.model().path());
+            try {
+                modelDir = ModelLocator.resolve(cfg.model().path());
+            } catch (java.io.FileNotFoundException e) {
+                throw new java.io.FileNotFoundException("config key 'tfmq.model.path' = \"" + cfg.model().path() + "\": " + e.getMessage());
+            }
             schedulerFile = schedulerConfigFile(modelDir);
             sc = SchedulerConfig.read(schedulerFile);
             UNet2DConfig uc = UNet2DConfig.read(modelDir.resolve("config.json"));
             int size = uc.sampleSize() == null ? 32 : uc.sampleSize();
             shape = new long[] {uc.inChannels(), size, size};
             modelHash = Hashing.sha256(modelDir);
-            Path md = modelDir;
-            fp = () -> new UNetSide("fp", load(md));
-            provenance.put("model", Map.of("path", modelDir.toString(), "sha256", modelHash));
         }
-        TimestepSchedule schedule = TimestepSchedule.spaced(sc, cfg.model().steps());
-        SchedulerConfig.Kind kind = Schedulers.kind(cfg.model().scheduler());
-        Supplier<Scheduler> scheduler = () -> Schedulers.create(sc, kind, cfg.model().eta());
         Config recipe = recipe();
-        String recipeText = recipe.root().render(ConfigRenderOptions.concise());
-        String artifactKey = Hashing.sha256(modelHash + "|" + sc + "|" + cfg.model().steps() + "|" + cfg.quantization().recipe()
-                + "|" + recipeText + "|" + cfg.quantization().bits() + "|" + cfg.run().seed()).substring(0, 20);
-        provenance.put("recipe", Map.of("name", cfg.quantization().recipe(), "bits", cfg.quantization().bits(),
-                "sha256", Hashing.sha256(recipeText), "artifact_key", artifactKey));
-        if (parts == null || parts.quantized() == null) {
-            QuantizedSideProvider provider = provider(cfg.quantization().recipe());
-            long t0 = System.nanoTime();
-            log.println("tfmq: preparing the quantized model (" + cfg.quantization().recipe() + " " + cfg.quantization().bits() + ")...");
-            QuantizedSideProvider.Prepared p = provider.prepare(new QuantizedSideProvider.Request(modelDir, cfg.quantization().recipe(),
-                    recipe, cfg.quantization().weightBits(), cfg.quantization().activationBits(), sc, schedulerFile,
-                    cfg.model().scheduler(), cfg.model().eta(), cfg.model().steps(), schedule, cfg.run().seed(),
-                    cacheDir.resolve("artifacts").resolve(artifactKey), log));
-            quantized = p.factory();
-            cacheHit = p.cacheHit();
-            Map<String, Object> qp = new LinkedHashMap<>(p.provenance());
-            qp.put("cache_hit", p.cacheHit());
-            qp.put("prepare_seconds", (System.nanoTime() - t0) / 1e9);
-            provenance.put("quantization", qp);
-            log.printf("tfmq: quantized model %s in %.1f s%n", p.cacheHit() ? "loaded from cache" : "calibrated", (System.nanoTime() - t0) / 1e9);
+        if (parts == null || parts.quantized() == null) provider(cfg.quantization().recipe());
+        Path featuresDir = null;
+        String featurizerKey = "supplied";
+        if (parts == null || parts.featurizer() == null) {
+            try {
+                featuresDir = ModelLocator.resolve(cfg.metrics().features());
+            } catch (java.io.FileNotFoundException e) {
+                throw new java.io.FileNotFoundException("config key 'tfmq.metrics.features' = \"" + cfg.metrics().features() + "\": "
+                        + e.getMessage());
+            }
+            for (String f : List.of("config.json", "model.safetensors")) {
+                if (!Files.isRegularFile(featuresDir.resolve(f))) {
+                    throw new java.io.FileNotFoundException("config key 'tfmq.metrics.features' = \"" + cfg.metrics().features()
+                            + "\": the feature network folder " + featuresDir + " has no " + f);
+                }
+            }
+            featurizerKey = Hashing.sha256(featuresDir);
         }
+        ReferenceSet.Source reference = parts != null && parts.reference() != null
+                ? new ReferenceSet.Ready(parts.reference(), parts.reference().source())
+                : ReferenceSet.resolve(cfg.metrics().referenceDataset(), cfg.metrics().referenceCount(), cfg.metrics().reservoir(),
+                featuresDir, featurizerKey, cacheDir);
+        Path baseline = null;
+        if (cfg.gate().baseline() != null) {
+            baseline = cfg.baseDir().resolve(cfg.gate().baseline());
+            if (!Files.isRegularFile(baseline)) {
+                throw new java.io.FileNotFoundException("config key 'tfmq.gate.baseline' = \"" + cfg.gate().baseline() + "\": no such file " + baseline);
+            }
+        }
+        return new Preflight(runDir, cacheDir, modelDir, schedulerFile, sc, shape, modelHash, recipe, featuresDir, reference, baseline);
+    }
 
-        // ---- featurizer and reference
+    public Outcome run(Path runDirArg, boolean resume, Parts parts) throws IOException, InterruptedException {
+        // ---- preflight: every input checked before the expensive phases
+        Preflight pre = check(runDirArg, resume, parts);
+        // the same thread configuration for every thread that computes, so a resumed run (in a new JVM) rounds alike
+        Nd4jThreads.limitCurrentThread(cfg.workers().nd4jThreads());
+        RunDirectory dir = new RunDirectory(pre.runDir());
+        Optional<Checkpoint> checkpoint = dir.readCheckpoint();
+        if (checkpoint.isPresent() && !resume) {
+            throw new IllegalArgumentException("run directory " + dir.root() + " already holds a run (checkpoint.cbor); "
+                    + "add --resume to continue it or choose another --run-dir");
+        }
+        Path cacheDir = pre.cacheDir();
+
+        // ---- featurizer and reference (before calibration: computing a reference is the cheaper failure)
         Supplier<ImageFeaturizer> featurizer;
         String featurizerKey;
         if (parts != null && parts.featurizer() != null) {
             featurizer = parts.featurizer();
             featurizerKey = "supplied";
         } else {
-            Path fdir = ModelLocator.resolve(cfg.metrics().features());
+            Path fdir = pre.featuresDir();
             featurizer = () -> {
                 try {
                     return new MetricsFeaturizer(FashionFeatureNet.load(fdir));
@@ -158,9 +177,54 @@ public final class RunLauncher {
             featurizerKey = Hashing.sha256(fdir);
         }
         ImageFeaturizer probeFeaturizer = featurizer.get();
-        QualityAccumulator.Reference reference = parts != null && parts.reference() != null ? parts.reference()
-                : ReferenceSet.load(cfg.metrics().referenceDataset(), cfg.metrics().referenceCount(), cfg.metrics().reservoir(),
-                probeFeaturizer, featurizerKey, cacheDir);
+        if (pre.reference() instanceof ReferenceSet.Compute c) log.println("tfmq: reference statistics: " + c.describe());
+        QualityAccumulator.Reference reference = ReferenceSet.load(pre.reference(), probeFeaturizer);
+
+        // ---- model, scheduler, quantized side
+        Path modelDir = pre.modelDir();
+        SchedulerConfig sc = pre.scheduler();
+        Path schedulerFile = pre.schedulerFile();
+        long[] shape = pre.sampleShape();
+        String modelHash = pre.modelHash();
+        Supplier<DenoiserSide> fp;
+        Supplier<DenoiserSide> quantized = parts == null ? null : parts.quantized();
+        Map<String, Object> provenance = new LinkedHashMap<>();
+        boolean cacheHit = false;
+        if (parts != null && parts.fp() != null) {
+            fp = parts.fp();
+            provenance.put("model", "supplied by caller: " + modelHash);
+        } else {
+            Path md = modelDir;
+            fp = () -> new UNetSide("fp", load(md));
+            provenance.put("model", Map.of("path", modelDir.toString(), "sha256", modelHash));
+        }
+        TimestepSchedule schedule = TimestepSchedule.spaced(sc, cfg.model().steps());
+        SchedulerConfig.Kind kind = Schedulers.kind(cfg.model().scheduler());
+        Supplier<Scheduler> scheduler = () -> Schedulers.create(sc, kind, cfg.model().eta());
+        Config recipe = pre.recipe();
+        String recipeText = recipe.root().render(ConfigRenderOptions.concise());
+        String artifactKey = Hashing.sha256(modelHash + "|" + sc + "|" + cfg.model().steps() + "|" + cfg.quantization().recipe()
+                + "|" + recipeText + "|" + cfg.quantization().bits() + "|" + cfg.run().seed()).substring(0, 20);
+        provenance.put("recipe", Map.of("name", cfg.quantization().recipe(), "bits", cfg.quantization().bits(),
+                "sha256", Hashing.sha256(recipeText), "artifact_key", artifactKey));
+        double prepareSeconds = 0;
+        if (parts == null || parts.quantized() == null) {
+            QuantizedSideProvider provider = provider(cfg.quantization().recipe());
+            long t0 = System.nanoTime();
+            log.println("tfmq: preparing the quantized model (" + cfg.quantization().recipe() + " " + cfg.quantization().bits() + ")...");
+            QuantizedSideProvider.Prepared p = provider.prepare(new QuantizedSideProvider.Request(modelDir, cfg.quantization().recipe(),
+                    recipe, cfg.quantization().weightBits(), cfg.quantization().activationBits(), sc, schedulerFile,
+                    cfg.model().scheduler(), cfg.model().eta(), cfg.model().steps(), schedule, cfg.run().seed(),
+                    cacheDir.resolve("artifacts").resolve(artifactKey), log));
+            quantized = p.factory();
+            cacheHit = p.cacheHit();
+            prepareSeconds = (System.nanoTime() - t0) / 1e9;
+            Map<String, Object> qp = new LinkedHashMap<>(p.provenance());
+            qp.put("cache_hit", p.cacheHit());
+            qp.put("prepare_seconds", prepareSeconds);
+            provenance.put("quantization", qp);
+            log.printf("tfmq: quantized model %s in %.1f s%n", p.cacheHit() ? "loaded from cache" : "calibrated", prepareSeconds);
+        }
         provenance.put("features", Map.of("name", probeFeaturizer.name(), "sha256", featurizerKey,
                 "pooled_dim", probeFeaturizer.pooledDim(), "spatial_dim", probeFeaturizer.spatialDim()));
         provenance.put("reference", reference.source());
@@ -197,6 +261,8 @@ public final class RunLauncher {
 
         // ---- live view
         List<LiveSink> sinks = new ArrayList<>();
+        SamplingProgress terminal = SamplingProgress.onTerminal(cfg.run().samples(), schedule.size(), state.samples());
+        sinks.add(terminal);
         PrometheusSink prometheus = new PrometheusSink(cfg.run().name(), cfg.quantization().recipe());
         sinks.add(prometheus);
         Dashboard dashboard = null;
@@ -234,7 +300,7 @@ public final class RunLauncher {
             Map<String, Object> summary = Summary.build(cfg, result, provenance, cacheHit);
             if (clusterReport != null) summary.put("cluster", clusterReport);
             Gate.Verdict verdict = Gate.evaluate(cfg.gate(), RunDirectory.JSON.valueToTree(summary),
-                    cfg.gate().baseline() == null ? null : RunDirectory.JSON.readTree(cfg.baseDir().resolve(cfg.gate().baseline()).toFile()));
+                    pre.gateBaseline() == null ? null : RunDirectory.JSON.readTree(pre.gateBaseline().toFile()));
             summary.put("gate", verdict.toMap());
             dir.writeJson("summary.json", summary);
             dir.writeText("gate-report.xml", GateReport.junitXml(cfg.run().name(), verdict));
@@ -243,6 +309,7 @@ public final class RunLauncher {
             if (dashboard != null) dashboard.publish("summary", summary);
             return new Outcome(verdict.passed() ? 0 : 1, dir.root(), summary, verdict, url);
         } finally {
+            terminal.close();
             if (dashboard != null) dashboard.close();
         }
     }

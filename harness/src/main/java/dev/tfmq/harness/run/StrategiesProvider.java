@@ -3,6 +3,7 @@ package dev.tfmq.harness.run;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import com.typesafe.config.ConfigValueFactory;
+import dev.tfmq.harness.console.CalibrationProgress;
 import dev.tfmq.model.io.AtomicFiles;
 import dev.tfmq.model.unet.UNet2DModel;
 import dev.tfmq.strategies.recipe.CalibrationSettings;
@@ -54,8 +55,10 @@ public final class StrategiesProvider implements QuantizedSideProvider {
         boolean hit = Files.isRegularFile(artifact);
         Map<String, Object> prov = new LinkedHashMap<>();
         if (!hit) {
-            QuantizedModel qm = RecipeRunner.quantize(UNet2DModel.load(r.modelDir()), recipe, cal,
-                    (phase, detail) -> r.log().println("tfmq:   calibration " + phase + ": " + detail));
+            QuantizedModel qm;
+            try (CalibrationProgress progress = CalibrationProgress.toLog(r.log())) {
+                qm = RecipeRunner.quantize(UNet2DModel.load(r.modelDir()), recipe, cal, progress);
+            }
             Files.createDirectories(r.artifactDir());
             Path tmp = Files.createTempFile(r.artifactDir(), ".artifact", ".tmp");
             QuantizationArtifact.write(tmp, qm);

@@ -42,10 +42,7 @@ class CliCommandsTest {
         System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
         System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
         try {
-            int code = new picocli.CommandLine(new Main()).setExecutionExceptionHandler((ex, line, parsed) -> {
-                System.err.println("tfmq: " + ex.getMessage());
-                return 2;
-            }).execute(args);
+            int code = Main.execute(args);
             return new Run(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
         } finally {
             System.setOut(oldOut);

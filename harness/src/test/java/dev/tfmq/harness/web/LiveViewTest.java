@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.tfmq.harness.TestModels;
 import dev.tfmq.harness.run.RunLauncher;
+import dev.tfmq.model.testing.SystemRequirements;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -42,15 +43,6 @@ class LiveViewTest {
 
     @TempDir
     Path tmp;
-
-    static Path require(String binary, String install) {
-        for (String dir : System.getenv().getOrDefault("PATH", "/usr/bin").split(":")) {
-            Path p = Path.of(dir, binary);
-            if (Files.isExecutable(p)) return p;
-        }
-        fail(binary + " is not installed; this test needs it: " + install);
-        return null;
-    }
 
     /** Captures the dashboard URL the launcher prints. */
     static final class UrlCatcher extends OutputStream {
@@ -114,8 +106,8 @@ class LiveViewTest {
 
     @Test
     void browserSeesChartsUpdateAndPrometheusScrapesDuringARun() throws Exception {
-        Path chromium = require("chromium", "apt-get install -y chromium chromium-driver");
-        Path prometheusBin = require("prometheus", "apt-get install -y prometheus");
+        Path chromium = SystemRequirements.requireBinary("chromium", "apt-get install -y chromium chromium-driver");
+        Path prometheusBin = SystemRequirements.requireBinary("prometheus", "apt-get install -y prometheus");
         var cfg = TestModels.config(tmp, "run.samples=320", "run.batch-size=8", "dashboard.enabled=true", "dashboard.port=0",
                 "metrics.every-batches=2", "run.checkpoint-every-batches=4", "run.name=live-test");
         UrlCatcher catcher = new UrlCatcher();

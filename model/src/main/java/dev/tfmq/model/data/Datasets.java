@@ -7,7 +7,7 @@ import java.nio.file.Path;
 
 /**
  * Opens a dataset named on the command line or in a config: {@code fashion-mnist:train} / {@code fashion-mnist:test}
- * (the Debian package's IDX files), or a folder of PNG/JPEG images.
+ * (the IDX files found by {@link FashionMnist}), or a folder of PNG/JPEG images.
  */
 public final class Datasets {
     private Datasets() {}
@@ -18,11 +18,7 @@ public final class Datasets {
             if (!split.equals("train") && !split.equals("test")) {
                 throw new IllegalArgumentException("dataset '" + spec + "': split must be train or test");
             }
-            if (!Files.isDirectory(IdxReader.FASHION_MNIST_DIR)) {
-                throw new FileNotFoundException("dataset '" + spec + "' needs " + IdxReader.FASHION_MNIST_DIR
-                        + " (Debian package dataset-fashion-mnist)");
-            }
-            return IdxReader.fashionMnist(IdxReader.FASHION_MNIST_DIR, split.equals("train"));
+            return FashionMnist.open(split.equals("train"));
         }
         Path dir = Path.of(spec);
         if (Files.isDirectory(dir)) return ImageFolderReader.read(dir, ImageFolderReader.ColorMode.AUTO);

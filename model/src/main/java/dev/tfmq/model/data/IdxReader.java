@@ -18,9 +18,6 @@ import java.util.zip.ZipException;
  * promises, a truncated gzip stream — is a {@link FormatException} naming the file and the problem.
  */
 public final class IdxReader {
-    /** Where the Debian package {@code dataset-fashion-mnist} installs the data. */
-    public static final Path FASHION_MNIST_DIR = Path.of("/usr/share/datasets/fashion-mnist");
-
     private IdxReader() {}
 
     /** A decoded IDX array of unsigned bytes. */
@@ -64,8 +61,7 @@ public final class IdxReader {
             Path f = dir.resolve(n);
             if (Files.isRegularFile(f)) return f;
         }
-        throw new FormatException(dir, "no " + name + ".gz or " + name + " in this folder"
-                + (dir.equals(FASHION_MNIST_DIR) ? " (install the Debian package dataset-fashion-mnist)" : ""));
+        throw new FormatException(dir, "no " + name + ".gz or " + name + " in this folder");
     }
 
     static Idx read(Path file, int expectedDims) throws IOException {

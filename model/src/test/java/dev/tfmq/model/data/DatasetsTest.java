@@ -1,5 +1,6 @@
 package dev.tfmq.model.data;
 
+import dev.tfmq.model.testing.SystemRequirements;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -29,10 +30,22 @@ class DatasetsTest {
     }
 
     @Test
-    void opensFashionMnistWhenInstalled() throws IOException {
-        if (!java.nio.file.Files.isDirectory(IdxReader.FASHION_MNIST_DIR)) {
-            fail("install the Debian package dataset-fashion-mnist (.ci/run does)");
+    void missingFashionMnistIsNamedWithTheInstallCommand() throws IOException {
+        String before = System.getProperty("tfmq.datasets.fashion-mnist");
+        System.setProperty("tfmq.datasets.fashion-mnist", dir.toString());
+        try {
+            assertFalse(FashionMnist.available());
+            String m = assertThrows(FileNotFoundException.class, () -> Datasets.open("fashion-mnist:train")).getMessage();
+            assertTrue(m.contains(dir.toString()) && m.contains(FashionMnist.INSTALL) && m.contains("train-images-idx3-ubyte"), m);
+        } finally {
+            if (before == null) System.clearProperty("tfmq.datasets.fashion-mnist");
+            else System.setProperty("tfmq.datasets.fashion-mnist", before);
         }
+    }
+
+    @Test
+    void opensFashionMnistWhenInstalled() throws IOException {
+        SystemRequirements.require(FashionMnist.available(), "Fashion-MNIST (" + FashionMnist.dir() + ")", FashionMnist.INSTALL);
         ImageDataset test = Datasets.open("fashion-mnist:test");
         assertEquals(10_000, test.size());
         assertEquals(28, test.height());

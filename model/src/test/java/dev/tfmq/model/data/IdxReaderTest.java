@@ -2,7 +2,7 @@ package dev.tfmq.model.data;
 
 import dev.tfmq.model.io.FormatException;
 import dev.tfmq.model.io.Npy;
-import org.junit.jupiter.api.Assumptions;
+import dev.tfmq.model.testing.SystemRequirements;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -135,12 +135,12 @@ class IdxReaderTest {
 
     @Test
     void realFashionMnistWhenInstalled() throws IOException {
-        Assumptions.assumeTrue(Files.isDirectory(IdxReader.FASHION_MNIST_DIR), "dataset-fashion-mnist not installed");
-        ImageDataset test = IdxReader.fashionMnist(IdxReader.FASHION_MNIST_DIR, false);
+        SystemRequirements.require(FashionMnist.available(), "Fashion-MNIST (" + FashionMnist.dir() + ")", FashionMnist.INSTALL);
+        ImageDataset test = FashionMnist.open(false);
         assertEquals(10000, test.size());
         ImageDataset first = fixture();
         for (int y = 0; y < 28; y++) assertEquals(first.pixel(31, 0, y, 13), test.pixel(31, 0, y, 13));
-        ImageDataset train = IdxReader.fashionMnist(IdxReader.FASHION_MNIST_DIR, true);
+        ImageDataset train = FashionMnist.open(true);
         assertEquals(60000, train.size());
         int[] counts = new int[10];
         for (int l : train.labels()) counts[l]++;

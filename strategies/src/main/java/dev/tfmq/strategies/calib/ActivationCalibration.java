@@ -8,6 +8,7 @@ import dev.tfmq.strategies.quant.FloatAccess;
 import dev.tfmq.strategies.quant.QuantGrid;
 import dev.tfmq.strategies.quant.TimestepContext;
 import dev.tfmq.strategies.quant.UniformAffineQuantizer;
+import dev.tfmq.strategies.recipe.ProgressListener;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
@@ -30,14 +31,29 @@ public final class ActivationCalibration {
     public static final double MOMENTUM = 0.95;
     public static final int BATCH = 16;
 
+    /** Phase, item and unit of the running Min-Max work reported to the progress listener. */
+    public static final String PHASE = "activations";
+    public static final String ITEM = "running min-max";
+    public static final String UNIT = "samples";
+
     private final UNet2DModel model;
     private final ActivationQuantization aq;
     private final TimestepContext ctx;
+    private final ProgressListener progress;
+    /** Samples run through the model so far and in all, for the progress report of {@link #runningMinMax}. */
+    private long done;
+    private long total;
 
     public ActivationCalibration(UNet2DModel model, ActivationQuantization aq) {
+        this(model, aq, ProgressListener.NONE);
+    }
+
+    /** As above, reporting the samples run by {@link #runningMinMax} to {@code progress}. */
+    public ActivationCalibration(UNet2DModel model, ActivationQuantization aq, ProgressListener progress) {
         this.model = model;
         this.aq = aq;
         this.ctx = aq.context();
+        this.progress = progress;
     }
 
     /**
@@ -95,39 +111,61 @@ public final class ActivationCalibration {
     public void runningMinMax(CalibrationStore data, boolean perStep, long seed) {
         Random rnd = new Random(seed);
         Predicate<ActivationSite> which = s -> !s.temporal();
+        done = 0;
         if (perStep) {
+            total = 0;
+            for (int k : data.steps()) {
+                int n = data.indicesOfStep(k).length;
+                total += Math.min(BATCH, n) + n;
+            }
+            progress.onWork(PHASE, ITEM, 0, total, UNIT);
             for (int k : data.steps()) {
                 EmaCollector ema = new EmaCollector(which, true);
                 int[] idx = data.indicesOfStep(k);
-                runInitAndEma(data, List.of(idx), ema, rnd);
+                runInitAndEma(data, List.of(idx), ema, rnd, false);
             }
         } else {
             // One grid over the union. Batches are still drawn within a step (GUESS, spec §3.2 leaves the non-TIB
             // batching open): per-step TIB tables need one time-step per forward pass.
             List<int[]> groups = new ArrayList<>();
             for (int k : data.steps()) groups.add(data.indicesOfStep(k));
-            runInitAndEma(data, groups, new EmaCollector(which, false), rnd);
+            runInitAndEma(data, groups, new EmaCollector(which, false), rnd, true);
         }
     }
 
-    private void runInitAndEma(CalibrationStore data, List<int[]> groups, EmaCollector ema, Random rnd) {
+    /** @param countTotal set {@link #total} from these groups (else the caller has set it for several calls) */
+    private void runInitAndEma(CalibrationStore data, List<int[]> groups, EmaCollector ema, Random rnd, boolean countTotal) {
         aq.setCollector(ema);
         try {
             // init: 16 random samples of one (random) group, raw Min-Max
             int[] g0 = groups.get(rnd.nextInt(groups.size()));
             int[] init = shuffled(g0, rnd);
+            if (countTotal) {
+                total = Math.min(BATCH, init.length);
+                for (int[] g : groups) total += g.length;
+                progress.onWork(PHASE, ITEM, 0, total, UNIT);
+            }
             run(data, Arrays.copyOf(init, Math.min(BATCH, init.length)));
+            reportRun(Math.min(BATCH, init.length));
             List<int[]> batches = new ArrayList<>();
             for (int[] g : groups) {
                 int[] sh = shuffled(g, rnd);
                 for (int s = 0; s < sh.length; s += BATCH) batches.add(Arrays.copyOfRange(sh, s, Math.min(sh.length, s + BATCH)));
             }
             java.util.Collections.shuffle(batches, rnd);
-            for (int[] b : batches) run(data, b);
+            for (int[] b : batches) {
+                run(data, b);
+                reportRun(b.length);
+            }
         } finally {
             aq.setCollector(null);
             ctx.clear();
         }
+    }
+
+    private void reportRun(int samples) {
+        done += samples;
+        progress.onWork(PHASE, ITEM, done, total, UNIT);
     }
 
     /** MSE-searched single grids (PTQ4DM-style init) from one batch of 16 random calibration samples. */

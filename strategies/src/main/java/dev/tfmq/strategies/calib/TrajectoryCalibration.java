@@ -5,6 +5,7 @@ import dev.tfmq.model.scheduler.NoiseSource;
 import dev.tfmq.model.scheduler.Sampler;
 import dev.tfmq.model.scheduler.Scheduler;
 import dev.tfmq.model.scheduler.TimestepSchedule;
+import dev.tfmq.strategies.recipe.ProgressListener;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
@@ -22,14 +23,26 @@ import java.util.Arrays;
  * step k), so x at step k equals what a full Sampler run over the same sample indices shows at step k.
  */
 public final class TrajectoryCalibration {
+    /** Phase and item of the work reported to the progress listener (counted in sample-steps: x of one sample moved one step). */
+    public static final String PHASE = "calibration-data";
+    public static final String ITEM = "trajectories";
+    public static final String UNIT = "sample-steps";
+
     private final Denoiser model;
     private final Scheduler scheduler;
     private final TimestepSchedule schedule;
     private final NoiseSource noise;
     private final long[] chw;
     private final int batch;
+    private final ProgressListener progress;
 
     public TrajectoryCalibration(Denoiser model, Scheduler scheduler, TimestepSchedule schedule, long seed, long[] chw, int batch) {
+        this(model, scheduler, schedule, seed, chw, batch, ProgressListener.NONE);
+    }
+
+    /** As above, reporting the sample-steps done to {@code progress}. */
+    public TrajectoryCalibration(Denoiser model, Scheduler scheduler, TimestepSchedule schedule, long seed, long[] chw, int batch,
+                                 ProgressListener progress) {
         if (batch < 1) throw new IllegalArgumentException("calibration batch size must be >= 1, got " + batch);
         this.model = model;
         this.scheduler = scheduler;
@@ -37,6 +50,7 @@ public final class TrajectoryCalibration {
         this.noise = new NoiseSource(seed);
         this.chw = chw.clone();
         this.batch = batch;
+        this.progress = progress;
     }
 
     /** Q-Diffusion's choice: {@code count} steps uniformly spaced over the schedule, indices 0, N/count, 2N/count, … */
@@ -52,6 +66,10 @@ public final class TrajectoryCalibration {
     /** Independent trajectories per step: {@code perStep[j]} samples at step {@code steps[j]}. */
     public void collect(int[] steps, int[] perStep, CalibrationStore out) {
         if (steps.length != perStep.length) throw new IllegalArgumentException(steps.length + " steps but " + perStep.length + " counts");
+        long total = 0;
+        for (int j = 0; j < steps.length; j++) total += (long) perStep[j] * checkStep(steps[j]);
+        long[] done = {0};
+        progress.onWork(PHASE, ITEM, 0, total, UNIT);
         long base = 0;
         for (int j = 0; j < steps.length; j++) {
             int k = checkStep(steps[j]);
@@ -59,7 +77,7 @@ public final class TrajectoryCalibration {
                 int n = Math.min(batch, perStep[j] - s);
                 long[] idx = new long[n];
                 for (int i = 0; i < n; i++) idx[i] = base + s + i;
-                out.add(k, schedule.timestep(k), runTo(k, idx));
+                out.add(k, schedule.timestep(k), runTo(k, idx, done, total));
             }
             base += perStep[j];
         }
@@ -73,6 +91,11 @@ public final class TrajectoryCalibration {
 
     /** x at step k of the trajectories of these sample indices. */
     INDArray runTo(int k, long[] idx) {
+        return runTo(k, idx, new long[1], 0);
+    }
+
+    /** As above, adding the sample-steps done to {@code done[0]} and reporting them against {@code total}. */
+    private INDArray runTo(int k, long[] idx, long[] done, long total) {
         long[] shape = {idx.length, chw[0], chw[1], chw[2]};
         INDArray x = Nd4j.create(DataType.FLOAT, shape);
         INDArray next = Nd4j.create(DataType.FLOAT, shape);
@@ -91,6 +114,8 @@ public final class TrajectoryCalibration {
             INDArray tmp = x;
             x = next;
             next = tmp;
+            done[0] += idx.length;
+            if (total > 0) progress.onWork(PHASE, ITEM, done[0], total, UNIT);
         }
         return x;
     }
@@ -100,12 +125,17 @@ public final class TrajectoryCalibration {
         boolean[] want = new boolean[schedule.size()];
         for (int k : steps) want[checkStep(k)] = true;
         Sampler sampler = new Sampler(model, scheduler, schedule);
+        long total = (long) samples * schedule.size();
+        long[] done = {0};
+        progress.onWork(PHASE, ITEM, 0, total, UNIT);
         for (int s = 0; s < samples; s += batch) {
             int n = Math.min(batch, samples - s);
             long[] idx = new long[n];
             for (int i = 0; i < n; i++) idx[i] = s + i;
             sampler.sample(idx, chw, noise, (k, t, xt, mo, x0, xp) -> {
                 if (want[k]) out.add(k, t, xt);
+                done[0] += n;
+                progress.onWork(PHASE, ITEM, done[0], total, UNIT);
             });
         }
     }

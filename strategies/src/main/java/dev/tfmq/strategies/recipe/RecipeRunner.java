@@ -50,7 +50,7 @@ public final class RecipeRunner {
 
         long t0 = System.nanoTime();
         progress.onProgress("calibration-data", "generating from FP trajectories");
-        CalibrationStore data = generate(fp, cal, schedule);
+        CalibrationStore data = generate(fp, cal, schedule, progress);
         int[] weightIdx = weightIndices(data, cal, schedule);
         prov.put("calibration_samples", Integer.toString(data.size()));
         prov.put("calibration_steps", Arrays.toString(data.steps()));
@@ -84,7 +84,7 @@ public final class RecipeRunner {
             progress.onProgress("activations", a.calibration() + " calibration of the TIB");
             aq = new ActivationQuantization(fp, recipe.layers(), recipe.bits(), ctx, a.unknownTimestep());
             aq.install();
-            ac = new ActivationCalibration(fp, aq);
+            ac = new ActivationCalibration(fp, aq, progress);
             if (a.calibration() == QuantizationRecipe.ActivationCalibrationMode.FSC) {
                 // FSC covers the whole finite set of the deployed schedule, not only the calibration steps
                 ac.finiteSetCalibration(schedule.distinctTimesteps());
@@ -142,11 +142,11 @@ public final class RecipeRunner {
         return qm;
     }
 
-    static CalibrationStore generate(UNet2DModel fp, CalibrationSettings cal, TimestepSchedule schedule) {
+    static CalibrationStore generate(UNet2DModel fp, CalibrationSettings cal, TimestepSchedule schedule, ProgressListener progress) {
         long sz = fp.config().sampleSize() == null ? 32 : fp.config().sampleSize();
         long[] chw = {fp.config().inChannels(), sz, sz};
         CalibrationStore store = new CalibrationStore(chw, cal.memoryBudget(), cal.spillDir());
-        TrajectoryCalibration tc = new TrajectoryCalibration(fp, cal.createScheduler(), schedule, cal.seed(), chw, cal.batch());
+        TrajectoryCalibration tc = new TrajectoryCalibration(fp, cal.createScheduler(), schedule, cal.seed(), chw, cal.batch(), progress);
         if (cal.data() == CalibrationSettings.DataMode.PTQ4DM) {
             int[] counts = NormalTimestepSelection.countsPerStep(schedule, cal.ptq4dmSamples(), cal.ptq4dmMean(), cal.ptq4dmStd(), cal.seed());
             int n = 0;

@@ -1,5 +1,6 @@
 package dev.tfmq.strategies.recon;
 
+import dev.tfmq.strategies.recipe.ProgressListener;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
@@ -23,11 +24,15 @@ public final class BlockReconstructor {
     /**
      * @param inputs  cached unit inputs, each [N, …] (same N)
      * @param target  cached FP outputs [N, …]
+     * @param progress receives the iterations done as work on {@code item} of {@code phase}
      */
-    Result train(BlockGraph graph, List<INDArray> inputs, INDArray target, Random rnd) {
+    Result train(BlockGraph graph, List<INDArray> inputs, INDArray target, Random rnd, ProgressListener progress,
+                 String phase, String item) {
         List<AdaRoundQuantizer> qs = graph.learnables();
         if (qs.isEmpty()) throw new IllegalArgumentException("reconstruction unit has no learnable weights");
         int n = (int) target.size(0);
+        int iterations = settings.iterations();
+        progress.onWork(phase, item, 0, iterations, "iterations");
         double nearest = evaluate(graph, inputs, target, AdaRoundQuantizer.Mode.NEAREST);
         for (AdaRoundQuantizer q : qs) q.setMode(AdaRoundQuantizer.Mode.SOFT);
         Adam[] adam = new Adam[qs.size()];
@@ -55,6 +60,7 @@ public final class BlockReconstructor {
                 for (AdaRoundQuantizer q : qs) q.regularizer(beta, settings.lambda(), true);
             }
             for (int i = 0; i < qs.size(); i++) adam[i].step(qs.get(i).alpha(), qs.get(i).grad());
+            progress.onWork(phase, item, k + 1, iterations, "iterations");
         }
         double learned = evaluate(graph, inputs, target, AdaRoundQuantizer.Mode.HARD);
         for (AdaRoundQuantizer q : qs) {

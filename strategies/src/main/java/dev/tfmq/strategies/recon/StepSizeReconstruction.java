@@ -141,6 +141,7 @@ public final class StepSizeReconstruction {
 
     private void train(String unit, BlockGraph g, List<StepSizeQuantizer> qs, List<INDArray> inputs, INDArray target, Random rnd) {
         progress.onProgress("activation-steps", unit);
+        progress.onWork("activation-steps", unit, 0, iterations, "iterations");
         int n = (int) target.size(0);
         double before = evaluate(g, inputs, target);
         Adam[] adam = new Adam[qs.size()];
@@ -156,6 +157,7 @@ public final class StepSizeReconstruction {
                 adam[i].step(qs.get(i).delta, qs.get(i).grad);
                 qs.get(i).delta[0] = Math.max(qs.get(i).delta[0], 1e-8);
             }
+            progress.onWork("activation-steps", unit, k + 1, iterations, "iterations");
         }
         double after = evaluate(g, inputs, target);
         for (StepSizeQuantizer q : qs) q.commit();

@@ -81,7 +81,7 @@ public final class WeightReconstruction {
                         List<INDArray> in = new ArrayList<>();
                         INDArray[] io = tibData(data, idx);
                         in.add(io[0]);
-                        results.put("TIB", trainer.train(g, in, io[1], rnd));
+                        results.put("TIB", trainer.train(g, in, io[1], rnd, progress, "tiar", "TIB"));
                     }
                     done.addAll(tibLayers);
                 }
@@ -170,7 +170,7 @@ public final class WeightReconstruction {
         Module m = model.module(path);
         UnitCapture.Captured c = capture(path, false, false, data, idx);
         LayerGraph g = new LayerGraph(m, slots(l).get(path), type);
-        results.put(path, trainer.train(g, List.of(c.input()), c.target(), rnd));
+        results.put(path, trainer.train(g, List.of(c.input()), c.target(), rnd, progress, "blocks", path));
         done.addAll(l);
     }
 
@@ -183,7 +183,7 @@ public final class WeightReconstruction {
         progress.onProgress("blocks", p);
         UnitCapture.Captured c = capture(p, true, learnedEmb, data, idx);
         ResnetGraph g = new ResnetGraph(model, p, slots(l), learnedEmb, type);
-        results.put(p, trainer.train(g, List.of(c.input(), c.extra()), c.target(), rnd));
+        results.put(p, trainer.train(g, List.of(c.input(), c.extra()), c.target(), rnd, progress, "blocks", p));
         done.addAll(l);
     }
 
@@ -193,7 +193,7 @@ public final class WeightReconstruction {
         progress.onProgress("blocks", a.path());
         UnitCapture.Captured c = capture(a.path(), false, false, data, idx);
         AttentionGraph g = new AttentionGraph(model, a, slots(l), type);
-        results.put(a.path(), trainer.train(g, List.of(c.input()), c.target(), rnd));
+        results.put(a.path(), trainer.train(g, List.of(c.input()), c.target(), rnd, progress, "blocks", a.path()));
         done.addAll(l);
     }
 
