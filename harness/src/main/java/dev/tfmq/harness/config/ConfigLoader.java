@@ -99,6 +99,7 @@ public final class ConfigLoader {
             }
         }
         Settings s = new Settings(merged, "tfmq.gate");
+        s.onlyKeys(RunConfig.GATE_KEYS);
         java.util.List<? extends Config> list = s.objectList("rules");
         java.util.List<RunConfig.GateRule> rules = new ArrayList<>();
         for (int i = 0; i < list.size(); i++) rules.add(RunConfig.rule(new Settings(list.get(i), "", "tfmq.gate.rules[" + i + "]")));

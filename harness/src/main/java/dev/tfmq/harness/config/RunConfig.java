@@ -102,6 +102,7 @@ public record RunConfig(Run run, Model model, Quantization quantization, Monitor
         Dashboard dash = new Dashboard(d.bool("enabled"), d.string("host"), d.intIn("port", 0, 65535));
 
         Settings g = s.at("gate");
+        g.onlyKeys(GATE_KEYS);
         List<GateRule> rules = new ArrayList<>();
         List<? extends Config> list = g.objectList("rules");
         for (int i = 0; i < list.size(); i++) {
@@ -118,8 +119,13 @@ public record RunConfig(Run run, Model model, Quantization quantization, Monitor
         return new RunConfig(run, model, quant, monitor, selection, metrics, workers, dash, gate, tfmq.getConfig("tfmq"), baseDir);
     }
 
+    /** The keys of a gate rule (and of the gate block), as documented in reference.conf and gate-default.conf. */
+    static final String[] RULE_KEYS = {"metric", "compare", "margin", "margin-kind", "direction"};
+    static final String[] GATE_KEYS = {"decide", "baseline", "rules"};
+
     /** Reads one gate rule (also used by {@code tfmq gate --config}). */
     static GateRule rule(Settings r) {
+        r.onlyKeys(RULE_KEYS);
         String metric = r.oneOf("metric", GateMetrics.NAMES.toArray(String[]::new));
         String compare = r.oneOf("compare", "absolute", "fp", "baseline");
         if (compare.equals("fp") && !GateMetrics.hasFp(metric)) {

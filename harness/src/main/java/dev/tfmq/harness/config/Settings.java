@@ -47,6 +47,50 @@ final class Settings {
         return display.isEmpty() ? p : display + "." + p;
     }
 
+    /**
+     * Fails on any key of this block outside {@code allowed} (first path segment), naming it and the nearest allowed
+     * key: a misspelled key must never be read as "absent, take the default", least of all in a gate.
+     */
+    void onlyKeys(String... allowed) {
+        java.util.Set<String> ok = java.util.Set.of(allowed);
+        Config block = prefix.isEmpty() ? config : config.hasPath(prefix) ? config.getConfig(prefix) : null;
+        if (block == null) return;
+        for (String k : new java.util.TreeSet<>(block.root().keySet())) {
+            if (ok.contains(k)) continue;
+            throw new ConfigError("unknown config key '" + shown(k) + "'" + origin(k) + nearest(k, allowed)
+                    + "; keys allowed here: " + String.join(", ", new java.util.TreeSet<>(ok)));
+        }
+    }
+
+    /** "; did you mean 'x'?" for the allowed key within edit distance 3, or nothing. */
+    static String nearest(String key, String... allowed) {
+        String best = null;
+        int bestD = Integer.MAX_VALUE;
+        for (String a : allowed) {
+            int d = editDistance(key, a);
+            if (d < bestD) {
+                bestD = d;
+                best = a;
+            }
+        }
+        return best != null && bestD <= 3 ? "; did you mean '" + best + "'?" : "";
+    }
+
+    static int editDistance(String a, String b) {
+        int[] prev = new int[b.length() + 1], cur = new int[b.length() + 1];
+        for (int j = 0; j <= b.length(); j++) prev[j] = j;
+        for (int i = 1; i <= a.length(); i++) {
+            cur[0] = i;
+            for (int j = 1; j <= b.length(); j++) {
+                cur[j] = Math.min(Math.min(cur[j - 1], prev[j]) + 1, prev[j - 1] + (a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1));
+            }
+            int[] t = prev;
+            prev = cur;
+            cur = t;
+        }
+        return prev[b.length()];
+    }
+
     boolean has(String path) {
         return config.hasPath(path(path));
     }

@@ -110,4 +110,24 @@ class ConfigLoaderTest {
             assertTrue(c.run().samples() > 0, f.toString());
         }
     }
+
+    @Test
+    void aMisspelledGateKeyFailsInsteadOfPassing() {
+        // issue 14: `rulez` used to mean "no rules, PASS" and `margin-knd` silently made a relative margin absolute
+        String m = error(() -> ConfigLoader.loadGate(file("tfmq.gate { rulez = [ { metric = fid, compare = baseline, margin = 0.1 } ] }")));
+        assertTrue(m.contains("tfmq.gate.rulez") && m.contains("did you mean 'rules'"), m);
+        m = error(() -> ConfigLoader.loadGate(file(
+                "tfmq.gate.rules = [ { metric = fid, compare = baseline, margin = 0.1, margin-knd = relative } ]")));
+        assertTrue(m.contains("tfmq.gate.rules[0].margin-knd") && m.contains("did you mean 'margin-kind'"), m);
+        m = error(() -> ConfigLoader.load(file("tfmq.gate.rules = [ { metric = fid, compare = fp, margin = 0.1, margin-knd = relative } ]"),
+                List.of(), Map.of()));
+        assertTrue(m.contains("tfmq.gate.rules[0].margin-knd") && m.contains("did you mean 'margin-kind'"), m);
+        m = error(() -> ConfigLoader.load(file("tfmq.gate.rules = [ { metric = fid, compare = fp, margin = 0.1, colour = red } ]"),
+                List.of(), Map.of()));
+        assertTrue(m.contains("colour") && m.contains("keys allowed here: compare, direction, margin, margin-kind, metric")
+                && !m.contains("did you mean"), m);
+        // the valid spellings still load
+        assertEquals("relative", ConfigLoader.loadGate(file(
+                "tfmq.gate.rules = [ { metric = fid, compare = baseline, margin = 0.1, margin-kind = relative } ]")).rules().get(0).marginKind());
+    }
 }
