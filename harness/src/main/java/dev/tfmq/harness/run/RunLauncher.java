@@ -81,7 +81,7 @@ public final class RunLauncher {
      * in well under a second, naming the config key and what provides it.
      */
     public record Preflight(Path runDir, Path cacheDir, Path modelDir, Path schedulerFile, SchedulerConfig scheduler,
-                            long[] sampleShape, String modelHash, Config recipe, Path featuresDir,
+                            long[] sampleShape, String modelHash, Config recipe, Path featuresDir, String featurizerKey,
                             ReferenceSet.Source reference, Path gateBaseline) {}
 
     /** Resolves and checks a run's inputs without loading a network or calibrating (also {@code tfmq run --check}). */
@@ -143,7 +143,8 @@ public final class RunLauncher {
                 throw new java.io.FileNotFoundException("config key 'tfmq.gate.baseline' = \"" + cfg.gate().baseline() + "\": no such file " + baseline);
             }
         }
-        return new Preflight(runDir, cacheDir, modelDir, schedulerFile, sc, shape, modelHash, recipe, featuresDir, reference, baseline);
+        return new Preflight(runDir, cacheDir, modelDir, schedulerFile, sc, shape, modelHash, recipe, featuresDir, featurizerKey,
+                reference, baseline);
     }
 
     public Outcome run(Path runDirArg, boolean resume, Parts parts) throws IOException, InterruptedException {
@@ -152,19 +153,14 @@ public final class RunLauncher {
         // the same thread configuration for every thread that computes, so a resumed run (in a new JVM) rounds alike
         Nd4jThreads.limitCurrentThread(cfg.workers().nd4jThreads());
         RunDirectory dir = new RunDirectory(pre.runDir());
-        Optional<Checkpoint> checkpoint = dir.readCheckpoint();
-        if (checkpoint.isPresent() && !resume) {
-            throw new IllegalArgumentException("run directory " + dir.root() + " already holds a run (checkpoint.cbor); "
-                    + "add --resume to continue it or choose another --run-dir");
-        }
+        Optional<Checkpoint> checkpoint = dir.readCheckpoint();   // the preflight refused one without --resume
         Path cacheDir = pre.cacheDir();
 
         // ---- featurizer and reference (before calibration: computing a reference is the cheaper failure)
         Supplier<ImageFeaturizer> featurizer;
-        String featurizerKey;
+        String featurizerKey = pre.featurizerKey();
         if (parts != null && parts.featurizer() != null) {
             featurizer = parts.featurizer();
-            featurizerKey = "supplied";
         } else {
             Path fdir = pre.featuresDir();
             featurizer = () -> {
@@ -174,7 +170,6 @@ public final class RunLauncher {
                     throw new IllegalStateException("cannot load the feature network " + fdir + ": " + e.getMessage(), e);
                 }
             };
-            featurizerKey = Hashing.sha256(fdir);
         }
         ImageFeaturizer probeFeaturizer = featurizer.get();
         if (pre.reference() instanceof ReferenceSet.Compute c) log.println("tfmq: reference statistics: " + c.describe());
