@@ -21,7 +21,7 @@ import java.util.concurrent.Callable;
 
 /** {@code tfmq bench ...}: speed reports with ratios against a reference measured in the same run. */
 @Command(name = "bench", description = "Benchmarks (reports print ratios against a reference measured in the same run).",
-        subcommands = {BenchCommand.Forward.class, PipelineBenchCommand.class, ClusterBenchCommand.class})
+        subcommands = {BenchCommand.Forward.class, ReconBenchCommand.class, PipelineBenchCommand.class, ClusterBenchCommand.class})
 public final class BenchCommand implements Runnable {
     @Override
     public void run() {

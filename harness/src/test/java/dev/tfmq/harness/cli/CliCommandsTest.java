@@ -192,4 +192,24 @@ class CliCommandsTest {
         assertNotEquals(0, bad.code());
         assertTrue((bad.out() + bad.err()).contains("--rounds must be at least 1, got 0"), bad.out() + bad.err());
     }
+
+    @Test
+    void benchReconReportsEveryUnitKindAgainstTheForwardPass() throws Exception {
+        Path recipe = root().resolve("configs/recipes/tfmq-w4a8.conf");
+        Path report = dir.resolve("recon.txt");
+        Run r = run("bench", "recon", "--model", tiny().resolve("unet").toString(), "--config", recipe.toString(),
+                "--iters", "4", "--rounds", "1", "--samples", "8", "--batch", "4", "--workspace-reference", "--report", report.toString());
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("recipe tfmq (W4, TIB TIAR), batch 4, 4 iterations per unit (2 untimed)"), r.out());
+        assertTrue(r.out().matches("(?s).*forward pass, batch 4: [0-9.]+ ms, [0-9.]+ GFLOP/s.*"), r.out());
+        for (String kind : new String[] {"tib", "resnet", "attention", "layer", "all"}) {
+            assertTrue(r.out().matches("(?s).*\\n" + kind + "\\s+[0-9]*\\s+[0-9.]+\\s+[0-9.]+\\s+[0-9.]+\\s+[0-9]+%\\s+[0-9.]+ \\([0-9.]+x\\).*"),
+                    kind + " row missing:\n" + r.out());
+        }
+        assertTrue(r.out().contains("at 5,000 iterations per unit"), r.out());
+        assertEquals(r.out(), java.nio.file.Files.readString(report));
+        Run bad = run("bench", "recon", "--model", tiny().resolve("unet").toString(), "--iters", "2");
+        assertEquals(2, bad.code());
+        assertTrue(bad.err().contains("--iters must be more than 2, got 2"), bad.err());
+    }
 }

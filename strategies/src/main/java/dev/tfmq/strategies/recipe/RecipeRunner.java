@@ -70,6 +70,7 @@ public final class RecipeRunner {
             StringBuilder sb = new StringBuilder();
             wr.results().forEach((unit, r) -> sb.append(unit).append('=').append(String.format("%.6g->%.6g", r.nearestLoss(), r.learnedLoss())).append(' '));
             prov.put("reconstruction_loss_nearest_to_learned", sb.toString().trim());
+            prov.put("reconstruction_units", dev.tfmq.strategies.recon.ReconstructionReport.json(wr.results()));
         }
         wq.applyAll();
         prov.put("time_reconstruction_s", secs(t0));

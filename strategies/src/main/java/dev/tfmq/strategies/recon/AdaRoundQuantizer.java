@@ -23,6 +23,8 @@ public final class AdaRoundQuantizer {
     private final double[] floor;
     private final double[] alpha;
     private final double[] grad;
+    /** dŴ/dα per weight at the last soft forward (0 where clipped). */
+    private final double[] softSlope;
     private final int per;
     private final long[] shape;
 
@@ -36,6 +38,7 @@ public final class AdaRoundQuantizer {
         floor = new double[w.length];
         alpha = new double[w.length];
         grad = new double[w.length];
+        softSlope = new double[w.length];
         for (int i = 0; i < w.length; i++) {
             double s = grid.scale(i / per);
             double q = w[i] / s;
@@ -90,25 +93,31 @@ public final class AdaRoundQuantizer {
         INDArray w = Nd4j.create(type, shape, 'c');
         FloatAccess f = FloatAccess.of(w);
         int max = grid.maxCode();
+        // h and dh/dα of this α, kept for accumulate(): one sigmoid per weight per iteration instead of three
         for (int i = 0; i < alpha.length; i++) {
             int c = i / per;
-            double q = floor[i] + h(i) + grid.zeroPoint(c);
+            double sg = sigmoid(alpha[i]);
+            double v = sg * (ZETA - GAMMA) + GAMMA;
+            double hi = v < 0 ? 0 : Math.min(v, 1);
+            double q = floor[i] + hi + grid.zeroPoint(c);
+            boolean clipped = q < 0 || q > max;
             if (q < 0) q = 0;
             else if (q > max) q = max;
             f.set(i, grid.scale(c) * (q - grid.zeroPoint(c)));
+            softSlope[i] = clipped || v <= 0 || v >= 1 ? 0 : grid.scale(c) * sg * (1 - sg) * (ZETA - GAMMA);
         }
         return w;
     }
 
-    /** Adds dL/dα for a gradient dL/dŴ of the soft weight. */
+    /**
+     * Adds dL/dα for a gradient dL/dŴ of the soft weight made by the last {@link #softWeight} call (soft mode):
+     * dŴ/dα = Δ·dh/dα where neither the rectifier nor the grid clips, else 0.
+     */
     public void accumulate(INDArray dW) {
-        FloatAccess g = FloatAccess.of(dW.dup('c'));
-        int max = grid.maxCode();
+        FloatAccess g = FloatAccess.of(FloatAccess.isContiguousC(dW) ? dW : dW.dup('c'));
         for (int i = 0; i < alpha.length; i++) {
-            int c = i / per;
-            double q = floor[i] + h(i) + grid.zeroPoint(c);
-            if (q < 0 || q > max) continue;
-            grad[i] += g.get(i) * grid.scale(c) * dh(i);
+            double sl = softSlope[i];
+            if (sl != 0) grad[i] += g.get(i) * sl;
         }
     }
 
@@ -118,11 +127,15 @@ public final class AdaRoundQuantizer {
     public double regularizer(double beta, double lambda, boolean addGrad) {
         double sum = 0;
         for (int i = 0; i < alpha.length; i++) {
-            sum += term(i, beta);
-            double u = 2 * h(i) - 1;
+            double sg = sigmoid(alpha[i]);
+            double v = sg * (ZETA - GAMMA) + GAMMA;
+            double hi = v < 0 ? 0 : Math.min(v, 1);
+            double u = 2 * hi - 1;
             double au = Math.abs(u);
-            if (addGrad && au > 0) {
-                grad[i] += lambda * (-beta * Math.pow(au, beta - 1) * Math.signum(u) * 2 * dh(i));
+            double p = Math.pow(au, beta - 1);
+            sum += 1 - (au == 0 ? 0 : p * au);
+            if (addGrad && au > 0 && v > 0 && v < 1) {
+                grad[i] += lambda * (-beta * p * Math.signum(u) * 2 * sg * (1 - sg) * (ZETA - GAMMA));
             }
         }
         return lambda * sum;

@@ -1,6 +1,13 @@
 package dev.tfmq.strategies.recon;
 
 import dev.tfmq.strategies.recipe.ProgressListener;
+import org.nd4j.linalg.api.memory.MemoryWorkspace;
+import org.nd4j.linalg.api.memory.abstracts.Nd4jWorkspace;
+import org.nd4j.linalg.api.memory.conf.WorkspaceConfiguration;
+import org.nd4j.linalg.api.memory.enums.AllocationPolicy;
+import org.nd4j.linalg.api.memory.enums.LearningPolicy;
+import org.nd4j.linalg.api.memory.enums.ResetPolicy;
+import org.nd4j.linalg.api.memory.enums.SpillPolicy;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
@@ -14,8 +21,67 @@ import java.util.Random;
  * rounding written into the weight quantizers.
  */
 public final class BlockReconstructor {
-    /** Reconstruction error of the unit on the whole cached set with round-to-nearest and with the learned rounding. */
-    public record Result(double nearestLoss, double learnedLoss, int iterations) {}
+    /**
+     * One unit's reconstruction: the error on the whole cached set with round-to-nearest and with the learned
+     * rounding, the iterations run, the wall time of the iteration loop (and of its first {@link #WARMUP_ITERATIONS}
+     * iterations, which size the workspace), the unit's forward multiply-accumulates per sample, the mini-batch, and
+     * the mini-batch reconstruction loss at up to {@link #TRACE_POINTS} evenly spaced iterations (the convergence
+     * trace; the regulariser is not included), and the bytes the iterations after the warm-up allocated outside
+     * their workspace (0 when the loop allocates nothing fresh; -1 when the workspace was off).
+     */
+    public record Result(UnitKind kind, double nearestLoss, double learnedLoss, int iterations, double seconds,
+                         double warmupSeconds, long macsPerSample, int batch, int[] traceIterations, double[] traceLoss,
+                         long steadySpilledBytes) {
+        /**
+         * Floating-point work of one iteration: forward, input gradient and weight gradient, each about the
+         * forward's 2·MAC per sample.
+         */
+        public double flopPerIteration() { return 3.0 * 2.0 * macsPerSample * batch; }
+
+        /** Iterations per second after the warm-up iterations (the steady rate), or over all when too few. */
+        public double iterationsPerSecond() {
+            int steady = iterations - Math.min(iterations, WARMUP_ITERATIONS);
+            double s = seconds - warmupSeconds;
+            return steady > 0 && s > 0 ? steady / s : iterations / Math.max(seconds, 1e-12);
+        }
+
+        public double gflops() { return flopPerIteration() * iterationsPerSecond() / 1e9; }
+    }
+
+    /** Iterations timed apart at the start of every loop: the first sizes the workspace, the second reuses it. */
+    public static final int WARMUP_ITERATIONS = 2;
+
+    /** Points of the loss trace kept per unit. */
+    public static final int TRACE_POINTS = 11;
+
+    /**
+     * Every array an iteration creates comes from this workspace: the first iteration measures what it needs, later
+     * ones reuse the same memory. Without it each op's output is a fresh native allocation, and on these VMs the
+     * first touch of fresh pages dominated the loop (most of its wall time was system time).
+     */
+    private static final WorkspaceConfiguration ITERATION_WORKSPACE = WorkspaceConfiguration.builder()
+            .initialSize(0)
+            .policyLearning(LearningPolicy.FIRST_LOOP)
+            .policyAllocation(AllocationPolicy.OVERALLOCATE)
+            .overallocationLimit(0.1)
+            .policySpill(SpillPolicy.REALLOCATE)
+            .policyReset(ResetPolicy.BLOCK_LEFT)
+            .build();
+
+    /**
+     * Off only to measure what the workspace saves ({@code -Dtfmq.recon.workspace=false}, used by the
+     * reconstruction benchmark's reference rounds).
+     */
+    static volatile boolean WORKSPACE_ON = !"false".equals(System.getProperty("tfmq.recon.workspace"));
+
+    /** Switches the iteration workspace (benchmark reference only); returns the previous setting. */
+    public static boolean useIterationWorkspace(boolean on) {
+        boolean was = WORKSPACE_ON;
+        WORKSPACE_ON = on;
+        return was;
+    }
+
+    private static final java.util.concurrent.atomic.AtomicLong WORKSPACES = new java.util.concurrent.atomic.AtomicLong();
 
     private final ReconstructionSettings settings;
 
@@ -26,8 +92,8 @@ public final class BlockReconstructor {
      * @param target  cached FP outputs [N, …]
      * @param progress receives the iterations done as work on {@code item} of {@code phase}
      */
-    Result train(BlockGraph graph, List<INDArray> inputs, INDArray target, Random rnd, ProgressListener progress,
-                 String phase, String item) {
+    Result train(BlockGraph graph, UnitKind kind, long macsPerSample, List<INDArray> inputs, INDArray target, Random rnd,
+                 ProgressListener progress, String phase, String item) {
         List<AdaRoundQuantizer> qs = graph.learnables();
         if (qs.isEmpty()) throw new IllegalArgumentException("reconstruction unit has no learnable weights");
         int n = (int) target.size(0);
@@ -41,33 +107,78 @@ public final class BlockReconstructor {
         int bs = Math.min(settings.batchSize(), n);
         int[] perm = new int[n];
         for (int i = 0; i < n; i++) perm[i] = i;
-        for (int k = 0; k < settings.iterations(); k++) {
-            dev.tfmq.model.nn.OffHeapGuard.check();
-            for (int i = n - 1; i > n - 1 - bs && i > 0; i--) {
-                int j = rnd.nextInt(i + 1);
-                int t = perm[i];
-                perm[i] = perm[j];
-                perm[j] = t;
+        int[] idx = new int[bs];
+        int[] traceAt = traceIterations(iterations);
+        double[] trace = new double[traceAt.length];
+        int nextTrace = 0;
+        String wsId = "reconstruction-" + WORKSPACES.incrementAndGet();
+        long loopStart = System.nanoTime();
+        long warmupNanos = 0;
+        long spilledAtWarmup = 0, spilledAtEnd = 0;
+        try {
+            for (int k = 0; k < iterations; k++) {
+                dev.tfmq.model.nn.OffHeapGuard.check();
+                for (int i = n - 1; i > n - 1 - bs && i > 0; i--) {
+                    int j = rnd.nextInt(i + 1);
+                    int t = perm[i];
+                    perm[i] = perm[j];
+                    perm[j] = t;
+                }
+                System.arraycopy(perm, n - bs, idx, 0, bs);
+                boolean traced = nextTrace < traceAt.length && traceAt[nextTrace] == k + 1;
+                try (MemoryWorkspace ws = WORKSPACE_ON ? Nd4j.getWorkspaceManager().getAndActivateWorkspace(ITERATION_WORKSPACE, wsId)
+                        : Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
+                    INDArray[] in = gather(inputs, idx);
+                    INDArray y = rows(target, idx);
+                    for (AdaRoundQuantizer q : qs) q.zeroGrad();
+                    INDArray out = graph.forward(in);
+                    if (traced) trace[nextTrace++] = loss(out, y);
+                    graph.backward(lossGradient(out, y));
+                }
+                if (sched.regularized(k)) {
+                    double beta = sched.beta(k);
+                    for (AdaRoundQuantizer q : qs) q.regularizer(beta, settings.lambda(), true);
+                }
+                for (int i = 0; i < qs.size(); i++) adam[i].step(qs.get(i).alpha(), qs.get(i).grad());
+                if (k + 1 == Math.min(WARMUP_ITERATIONS, iterations)) {
+                    warmupNanos = System.nanoTime() - loopStart;
+                    spilledAtWarmup = outside(wsId);
+                }
+                progress.onWork(phase, item, k + 1, iterations, "iterations");
             }
-            int[] idx = java.util.Arrays.copyOfRange(perm, n - bs, n);
-            INDArray[] in = gather(inputs, idx);
-            INDArray y = rows(target, idx);
-            for (AdaRoundQuantizer q : qs) q.zeroGrad();
-            INDArray out = graph.forward(in);
-            graph.backward(lossGradient(out, y));
-            if (sched.regularized(k)) {
-                double beta = sched.beta(k);
-                for (AdaRoundQuantizer q : qs) q.regularizer(beta, settings.lambda(), true);
+            spilledAtEnd = outside(wsId);
+        } finally {
+            if (Nd4j.getWorkspaceManager().checkIfWorkspaceExists(wsId)) {
+                Nd4j.getWorkspaceManager().destroyWorkspace(
+                        Nd4j.getWorkspaceManager().getWorkspaceForCurrentThread(ITERATION_WORKSPACE, wsId));
             }
-            for (int i = 0; i < qs.size(); i++) adam[i].step(qs.get(i).alpha(), qs.get(i).grad());
-            progress.onWork(phase, item, k + 1, iterations, "iterations");
         }
+        double loopSeconds = (System.nanoTime() - loopStart) / 1e9;
         double learned = evaluate(graph, inputs, target, AdaRoundQuantizer.Mode.HARD);
         for (AdaRoundQuantizer q : qs) {
             q.setMode(AdaRoundQuantizer.Mode.HARD);
             q.commit();
         }
-        return new Result(nearest, learned, settings.iterations());
+        return new Result(kind, nearest, learned, iterations, loopSeconds, warmupNanos / 1e9, macsPerSample, bs,
+                traceAt, trace, WORKSPACE_ON ? spilledAtEnd - spilledAtWarmup : -1);
+    }
+
+    /** Bytes allocated outside the workspace so far (spilled past its size, or pinned), 0 when it does not exist. */
+    private static long outside(String wsId) {
+        if (!WORKSPACE_ON || !Nd4j.getWorkspaceManager().checkIfWorkspaceExists(wsId)) return 0;
+        MemoryWorkspace ws = Nd4j.getWorkspaceManager().getWorkspaceForCurrentThread(ITERATION_WORKSPACE, wsId);
+        return ws instanceof Nd4jWorkspace w ? w.getSpilledSize() + w.getPinnedSize() : 0;
+    }
+
+    /** Up to {@link #TRACE_POINTS} iteration counts, evenly spaced from the first to the last iteration. */
+    static int[] traceIterations(int iterations) {
+        if (iterations <= 0) return new int[0];
+        int points = Math.min(TRACE_POINTS, iterations);
+        int[] at = new int[points];
+        for (int i = 0; i < points; i++) {
+            at[i] = points == 1 ? iterations : (int) Math.round(1 + (double) i * (iterations - 1) / (points - 1));
+        }
+        return at;
     }
 
     /** rec = Σ_features (ŷ − y)² / (B · spatial): the reference's lp_loss(p = 2), sum over dim 1, mean elsewhere. */

@@ -6,6 +6,7 @@ import org.nd4j.linalg.api.ops.DynamicCustomOp;
 import org.nd4j.linalg.api.ops.impl.broadcast.BroadcastMulOp;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.ops.transforms.Transforms;
+import dev.tfmq.strategies.quant.FloatAccess;
 
 /**
  * Forward and backward kernels of the UNet's building blocks for reconstruction, on float32 or float64 arrays
@@ -21,16 +22,17 @@ public final class Kernels {
     public static INDArray conv2d(INDArray x, INDArray w, INDArray b, int stride, int pad) {
         long oh = (x.size(2) + 2L * pad - w.size(2)) / stride + 1;
         long ow = (x.size(3) + 2L * pad - w.size(3)) / stride + 1;
-        INDArray out = Nd4j.create(x.dataType(), x.size(0), w.size(0), oh, ow);
+        INDArray out = Nd4j.createUninitialized(x.dataType(), x.size(0), w.size(0), oh, ow);
         Ops.conv2d(x, w, b, stride, pad, out);
         return out;
     }
 
     /** {dx, dw, db} of a convolution (ND4J's conv2d_bp; db null when b is null). */
     public static INDArray[] conv2dBackward(INDArray x, INDArray w, INDArray b, int stride, int pad, INDArray dy) {
-        INDArray dx = Nd4j.create(x.dataType(), x.shape());
-        INDArray dw = Nd4j.create(w.dataType(), w.shape());
-        INDArray db = b == null ? null : Nd4j.create(b.dataType(), b.shape());
+        // conv2d_bp writes every element of its outputs
+        INDArray dx = Nd4j.createUninitialized(x.dataType(), x.shape());
+        INDArray dw = Nd4j.createUninitialized(w.dataType(), w.shape());
+        INDArray db = b == null ? null : Nd4j.createUninitialized(b.dataType(), b.shape());
         int kh = (int) w.size(2);
         int kw = (int) w.size(3);
         DynamicCustomOp.DynamicCustomOpsBuilder op = DynamicCustomOp.builder("conv2d_bp")
@@ -60,31 +62,27 @@ public final class Kernels {
         return new INDArray[] {dx, dw, b == null ? null : dy.sum(0)};
     }
 
-    /** Channel-first: [B, in, T] → [B, out, T]. */
+    /** Channel-first: [B, in, T] → [B, out, T], one GEMM per sample on views (no copies of W or x). */
     public static INDArray linearChannels(INDArray x, INDArray w, INDArray b) {
         long bs = x.size(0);
-        INDArray y = Nd4j.create(x.dataType(), bs, w.size(0), x.size(2));
-        Ops.matmul(repeat(w, bs), x, false, false, 1.0, y);
+        INDArray y = Nd4j.createUninitialized(x.dataType(), bs, w.size(0), x.size(2));
+        for (long i = 0; i < bs; i++) Nd4j.gemm(w, x.slice(i), y.slice(i), false, false, 1.0, 0.0);
         if (b != null) Ops.addChannelVector(y, b);
         return y;
     }
 
     public static INDArray[] linearChannelsBackward(INDArray x, INDArray w, INDArray b, INDArray dy) {
         long bs = x.size(0);
-        INDArray dx = Nd4j.create(x.dataType(), x.shape());
-        Ops.matmul(repeat(w, bs), dy, true, false, 1.0, dx);
-        // dW = Σ_b dy[b] · x[b]ᵀ: fold the batch into the token axis
-        INDArray dyf = dy.permute(1, 0, 2).dup('c').reshape(w.size(0), bs * x.size(2));
-        INDArray xf = x.permute(1, 0, 2).dup('c').reshape(w.size(1), bs * x.size(2));
-        INDArray dw = Nd4j.create(w.dataType(), w.shape());
-        Nd4j.gemm(dyf, xf, dw, false, true, 1.0, 0.0);
-        return new INDArray[] {dx, dw, b == null ? null : dy.sum(0, 2)};
-    }
-
-    private static INDArray repeat(INDArray w, long n) {
-        INDArray r = Nd4j.create(w.dataType(), n, w.size(0), w.size(1));
-        for (long i = 0; i < n; i++) r.slice(i).assign(w);
-        return r;
+        INDArray dyc = dy.isView() || dy.ordering() != 'c' ? dy.dup('c') : dy;
+        INDArray dx = Nd4j.createUninitialized(x.dataType(), x.shape());
+        INDArray dw = Nd4j.createUninitialized(w.dataType(), w.shape());
+        for (long i = 0; i < bs; i++) {
+            INDArray d = dyc.slice(i);
+            Nd4j.gemm(w, d, dx.slice(i), true, false, 1.0, 0.0);
+            // dW = Σ_b dy[b] · x[b]ᵀ, accumulated in place
+            Nd4j.gemm(d, x.slice(i), dw, false, true, 1.0, i == 0 ? 0.0 : 1.0);
+        }
+        return new INDArray[] {dx, dw, b == null ? null : dyc.sum(0, 2)};
     }
 
     // ---- group norm ----------------------------------------------------------------------------------------
@@ -178,13 +176,43 @@ public final class Kernels {
      * gradients of S = scale·qᵀk.
      */
     private static INDArray[] scoresBackward(INDArray q, INDArray k, INDArray p, INDArray dp, double scale, INDArray dv) {
-        INDArray rowDot = dp.mul(p).sum(true, 2);
-        INDArray ds = dp.subi(rowDot.broadcast(dp.shape())).muli(p);
-        INDArray dq = Nd4j.create(q.dataType(), q.shape());
+        softmaxBackwardInPlace(p, dp);
+        INDArray ds = dp;
+        INDArray dq = Nd4j.createUninitialized(q.dataType(), q.shape());
         Ops.matmul(k, ds, false, true, scale, dq);
-        INDArray dk = Nd4j.create(q.dataType(), k.shape());
+        INDArray dk = Nd4j.createUninitialized(q.dataType(), k.shape());
         Ops.matmul(q, ds, false, false, scale, dk);
         return new INDArray[] {dq, dk, dv};
+    }
+
+    /**
+     * dP ← P ⊙ (dP − Σ_j dP·P) per row of the last axis, in one pass per row and without temporaries (the
+     * broadcast of the row sums was a full [n·heads, T, T] copy per call).
+     */
+    static void softmaxBackwardInPlace(INDArray p, INDArray dp) {
+        if (!FloatAccess.isContiguousC(p) || !FloatAccess.isContiguousC(dp)) {
+            throw new IllegalArgumentException("softmax backward needs C-contiguous probabilities and gradients");
+        }
+        long n = p.length();
+        int row = (int) p.size(p.rank() - 1);
+        if (p.dataType() == org.nd4j.linalg.api.buffer.DataType.FLOAT && dp.dataType() == p.dataType()) {
+            java.nio.FloatBuffer pb = p.data().asNioFloat(), db = dp.data().asNioFloat();
+            int po = (int) p.offset(), dof = (int) dp.offset();
+            for (long r = 0; r < n; r += row) {
+                int a = po + (int) r, d = dof + (int) r;
+                double dot = 0;
+                for (int j = 0; j < row; j++) dot += db.get(d + j) * pb.get(a + j);
+                float fd = (float) dot;
+                for (int j = 0; j < row; j++) db.put(d + j, pb.get(a + j) * (db.get(d + j) - fd));
+            }
+            return;
+        }
+        FloatAccess pa = FloatAccess.of(p), da = FloatAccess.of(dp);
+        for (long r = 0; r < n; r += row) {
+            double dot = 0;
+            for (int j = 0; j < row; j++) dot += da.get(r + j) * pa.get(r + j);
+            for (int j = 0; j < row; j++) da.set(r + j, pa.get(r + j) * (da.get(r + j) - dot));
+        }
     }
 
     /** softmax(qᵀk·scale) per head: [n·heads, T, T]. */

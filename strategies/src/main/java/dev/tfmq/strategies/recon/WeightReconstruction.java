@@ -81,7 +81,7 @@ public final class WeightReconstruction {
                         List<INDArray> in = new ArrayList<>();
                         INDArray[] io = tibData(data, idx);
                         in.add(io[0]);
-                        results.put("TIB", trainer.train(g, in, io[1], rnd, progress, "tiar", "TIB"));
+                        results.put("TIB", trainer.train(g, UnitKind.TIB, tibMacs(), in, io[1], rnd, progress, "tiar", "TIB"));
                     }
                     done.addAll(tibLayers);
                 }
@@ -90,33 +90,93 @@ public final class WeightReconstruction {
                     done.addAll(tibLayers);
                 }
                 case BLOCK -> {
-                    if (wq.contains("time_embedding.linear_2")) unitLayer("time_embedding.linear_2", data, idx, trainer, rnd);
+                    if (wq.contains("time_embedding.linear_2")) {
+                        progress.onProgress("blocks", "time_embedding.linear_2");
+                        unitLayer("time_embedding.linear_2", data, idx, trainer, rnd, progress);
+                    }
                 }
             }
             if (!settings.blocks()) return;
-            unitLayer("conv_in", data, idx, trainer, rnd);
-            for (UNetBlock b : model.downBlocks()) {
-                for (int j = 0; j < b.resnets().size(); j++) {
-                    unitResnet(b.resnets().get(j), learnedEmb, data, idx, trainer, rnd);
-                    if (!b.attentions().isEmpty()) unitAttention(b.attentions().get(j), data, idx, trainer, rnd);
+            List<Planned> plan = blockPlan(learnedEmb);
+            if (plan.isEmpty()) return;
+            long total = (long) plan.size() * settings.iterations();
+            String item = plan.size() + " units";
+            progress.onProgress("blocks", plan.size() + " units x " + settings.iterations() + " iterations, in forward order");
+            // one counted task for the whole phase, so that its rate and ETA cover every unit still to come
+            for (int u = 0; u < plan.size(); u++) {
+                long base = (long) u * settings.iterations();
+                ProgressListener phase = new ProgressListener() {
+                    @Override
+                    public void onProgress(String ph, String detail) { progress.onProgress(ph, detail); }
+
+                    @Override
+                    public void onWork(String ph, String it, long d, long t, String unit) {
+                        progress.onWork(ph, item, base + d, total, unit);
+                    }
+                };
+                Planned pu = plan.get(u);
+                switch (pu.kind()) {
+                    case LAYER -> unitLayer(pu.path(), data, idx, trainer, rnd, phase);
+                    case RESNET -> unitResnet((ResnetBlock2D) model.module(pu.path()), learnedEmb, data, idx, trainer, rnd, phase);
+                    case ATTENTION -> unitAttention((AttentionBlock) model.module(pu.path()), data, idx, trainer, rnd, phase);
+                    case TIB -> throw new IllegalStateException("the TIB is not a block unit");
                 }
-                unitLayer(b.path() + ".downsamplers.0.conv", data, idx, trainer, rnd);
             }
-            UNetBlock mid = model.midBlock();
-            unitResnet(mid.resnets().get(0), learnedEmb, data, idx, trainer, rnd);
-            if (!mid.attentions().isEmpty()) unitAttention(mid.attentions().get(0), data, idx, trainer, rnd);
-            unitResnet(mid.resnets().get(1), learnedEmb, data, idx, trainer, rnd);
-            for (UNetBlock b : model.upBlocks()) {
-                for (int j = 0; j < b.resnets().size(); j++) {
-                    unitResnet(b.resnets().get(j), learnedEmb, data, idx, trainer, rnd);
-                    if (!b.attentions().isEmpty()) unitAttention(b.attentions().get(j), data, idx, trainer, rnd);
-                }
-                unitLayer(b.path() + ".upsamplers.0.conv", data, idx, trainer, rnd);
-            }
-            unitLayer("conv_out", data, idx, trainer, rnd);
         } finally {
             wq.restoreAll();
         }
+    }
+
+    /** A block-phase unit: what it is and where. */
+    private record Planned(UnitKind kind, String path) {}
+
+    /** The block units with something left to learn, in forward order (down, mid, up). */
+    private List<Planned> blockPlan(boolean learnedEmb) {
+        List<Planned> plan = new ArrayList<>();
+        planLayer(plan, "conv_in");
+        for (UNetBlock b : model.downBlocks()) {
+            for (int j = 0; j < b.resnets().size(); j++) {
+                planResnet(plan, b.resnets().get(j), learnedEmb);
+                if (!b.attentions().isEmpty()) planAttention(plan, b.attentions().get(j));
+            }
+            planLayer(plan, b.path() + ".downsamplers.0.conv");
+        }
+        UNetBlock mid = model.midBlock();
+        planResnet(plan, mid.resnets().get(0), learnedEmb);
+        if (!mid.attentions().isEmpty()) planAttention(plan, mid.attentions().get(0));
+        planResnet(plan, mid.resnets().get(1), learnedEmb);
+        for (UNetBlock b : model.upBlocks()) {
+            for (int j = 0; j < b.resnets().size(); j++) {
+                planResnet(plan, b.resnets().get(j), learnedEmb);
+                if (!b.attentions().isEmpty()) planAttention(plan, b.attentions().get(j));
+            }
+            planLayer(plan, b.path() + ".upsamplers.0.conv");
+        }
+        planLayer(plan, "conv_out");
+        return plan;
+    }
+
+    private void planLayer(List<Planned> plan, String path) {
+        if (model.modules().containsKey(path) && !learnable(List.of(path)).isEmpty()) plan.add(new Planned(UnitKind.LAYER, path));
+    }
+
+    private void planResnet(List<Planned> plan, ResnetBlock2D r, boolean learnedEmb) {
+        if (!learnable(resnetMembers(r, learnedEmb)).isEmpty()) plan.add(new Planned(UnitKind.RESNET, r.path()));
+    }
+
+    private void planAttention(List<Planned> plan, AttentionBlock a) {
+        if (!learnable(attentionMembers(a)).isEmpty()) plan.add(new Planned(UnitKind.ATTENTION, a.path()));
+    }
+
+    private static List<String> resnetMembers(ResnetBlock2D r, boolean learnedEmb) {
+        String p = r.path();
+        List<String> members = new ArrayList<>(List.of(p + ".conv1", p + ".conv2", p + ".conv_shortcut"));
+        if (learnedEmb) members.add(p + ".time_emb_proj");
+        return members;
+    }
+
+    private static List<String> attentionMembers(AttentionBlock a) {
+        return List.of(a.toQ().path(), a.toK().path(), a.toV().path(), a.toOut().path());
     }
 
     private Map<String, WeightSlot> slots(List<String> layers) {
@@ -156,44 +216,52 @@ public final class WeightReconstruction {
         return new INDArray[] {x, y};
     }
 
+    /** The TIB unit's multiply-accumulates per sample: the time-embedding MLP and every time_emb_proj. */
+    private long tibMacs() {
+        long n = model.timeEmbedding().macsPerImage();
+        for (ResnetBlock2D r : model.resnets()) n += r.timeEmbProj().macsPerImage();
+        return n;
+    }
+
     private List<String> learnable(List<String> paths) {
         List<String> out = new ArrayList<>();
         for (String p : paths) if (wq.contains(p) && !done.contains(p)) out.add(p);
         return out;
     }
 
-    private void unitLayer(String path, CalibrationStore data, int[] idx, BlockReconstructor trainer, Random rnd) {
+    private void unitLayer(String path, CalibrationStore data, int[] idx, BlockReconstructor trainer, Random rnd,
+                           ProgressListener progress) {
         if (!model.modules().containsKey(path)) return;
         List<String> l = learnable(List.of(path));
         if (l.isEmpty()) return;
-        progress.onProgress("blocks", path);
         Module m = model.module(path);
         UnitCapture.Captured c = capture(path, false, false, data, idx);
         LayerGraph g = new LayerGraph(m, slots(l).get(path), type);
-        results.put(path, trainer.train(g, List.of(c.input()), c.target(), rnd, progress, "blocks", path));
+        results.put(path, trainer.train(g, UnitKind.LAYER, m.macsPerImage(), List.of(c.input()), c.target(), rnd, progress,
+                "blocks", path));
         done.addAll(l);
     }
 
-    private void unitResnet(ResnetBlock2D r, boolean learnedEmb, CalibrationStore data, int[] idx, BlockReconstructor trainer, Random rnd) {
+    private void unitResnet(ResnetBlock2D r, boolean learnedEmb, CalibrationStore data, int[] idx, BlockReconstructor trainer,
+                            Random rnd, ProgressListener progress) {
         String p = r.path();
-        List<String> members = new ArrayList<>(List.of(p + ".conv1", p + ".conv2", p + ".conv_shortcut"));
-        if (learnedEmb) members.add(p + ".time_emb_proj");
-        List<String> l = learnable(members);
+        List<String> l = learnable(resnetMembers(r, learnedEmb));
         if (l.isEmpty()) return;
-        progress.onProgress("blocks", p);
         UnitCapture.Captured c = capture(p, true, learnedEmb, data, idx);
         ResnetGraph g = new ResnetGraph(model, p, slots(l), learnedEmb, type);
-        results.put(p, trainer.train(g, List.of(c.input(), c.extra()), c.target(), rnd, progress, "blocks", p));
+        results.put(p, trainer.train(g, UnitKind.RESNET, r.macsPerImage(), List.of(c.input(), c.extra()), c.target(), rnd,
+                progress, "blocks", p));
         done.addAll(l);
     }
 
-    private void unitAttention(AttentionBlock a, CalibrationStore data, int[] idx, BlockReconstructor trainer, Random rnd) {
-        List<String> l = learnable(List.of(a.toQ().path(), a.toK().path(), a.toV().path(), a.toOut().path()));
+    private void unitAttention(AttentionBlock a, CalibrationStore data, int[] idx, BlockReconstructor trainer, Random rnd,
+                               ProgressListener progress) {
+        List<String> l = learnable(attentionMembers(a));
         if (l.isEmpty()) return;
-        progress.onProgress("blocks", a.path());
         UnitCapture.Captured c = capture(a.path(), false, false, data, idx);
         AttentionGraph g = new AttentionGraph(model, a, slots(l), type);
-        results.put(a.path(), trainer.train(g, List.of(c.input()), c.target(), rnd, progress, "blocks", a.path()));
+        results.put(a.path(), trainer.train(g, UnitKind.ATTENTION, a.macsPerImage(), List.of(c.input()), c.target(), rnd,
+                progress, "blocks", a.path()));
         done.addAll(l);
     }
 
