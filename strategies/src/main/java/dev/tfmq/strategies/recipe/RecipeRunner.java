@@ -169,6 +169,11 @@ public final class RecipeRunner {
             source = new SelectiveTemporalSource(cache, selection);
             prov.put("selection_measure", "output");
             prov.put("selection_counts", selection.counts().toString());
+            // what the feature measure would have chosen on this same model, for comparison (costs TIB passes only)
+            DisturbanceMonitor mon = new DisturbanceMonitor();
+            DisturbanceProbe.measure(fp, ctx, fpTib, cache, schedule.distinctTimesteps(), mon);
+            prov.put("selection_by_feature_counts", new StrategySelector(tp.metric(), SelectionTable.Granularity.MEMBER)
+                    .select(mon).counts().toString());
             prov.put("time_output_probe_s", secs(t0));
         }
         prov.put("time_total_s", secs(start));
