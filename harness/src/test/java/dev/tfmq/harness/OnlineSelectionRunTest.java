@@ -65,7 +65,7 @@ class OnlineSelectionRunTest {
             assertEquals(r.path("decided_after_batch").asInt() + 2, r.path("from_batch").asInt(), "applies delay-batches after its commit");
             assertTrue(r.path("n").asLong() >= 8, "not before min-samples: " + r);
             boolean toCache = r.path("to").asText().equals("cache");
-            assertTrue(toCache ? r.path("ci_low").asDouble() > 0 : r.path("ci_high").asDouble() < 0, "the interval excluded zero: " + r);
+            assertTrue(toCache ? r.path("low").asDouble() > 0 : r.path("high").asDouble() < 0, "the interval excluded zero: " + r);
         }
         // every time-step flips at most once
         assertEquals(revisions, journaled.stream().map(r -> r.path("timestep").asLong()).distinct().count());

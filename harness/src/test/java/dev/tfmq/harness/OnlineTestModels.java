@@ -11,13 +11,11 @@ import dev.tfmq.strategies.recipe.ProgressListener;
 import dev.tfmq.strategies.recipe.QuantizationArtifact;
 import dev.tfmq.strategies.recipe.QuantizationRecipe;
 import dev.tfmq.strategies.recipe.RecipeRunner;
-import org.nd4j.linalg.api.ndarray.INDArray;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -51,7 +49,7 @@ public final class OnlineTestModels {
     public static DenoiserSide quantized(Path artifact, int crashAt) {
         try {
             StrategiesSide side = new StrategiesSide(QuantizationArtifact.read(artifact, TestModels.unet()));
-            return new TestModels.Logged(new Inverted(side), 1, crashAt > 0 ? new AtomicInteger(crashAt) : null);
+            return new Inverted(side, crashAt > 0 ? new AtomicInteger(crashAt) : null);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
@@ -62,19 +60,15 @@ public final class OnlineTestModels {
                 TestModels.scheduler(), new long[] {1, 16, 16}, "tiny-random-unet-seed-" + TestModels.SEED);
     }
 
-    record Inverted(StrategiesSide d) implements DenoiserSide {
-        @Override public String label() { return d.label(); }
-        @Override public List<String> members() { return d.members(); }
-        @Override public List<String> strategies() { return d.strategies(); }
-        @Override public Map<String, float[]> temporalFeatures(long t, String s) { return d.temporalFeatures(t, s); }
-        @Override public Map<String, float[]> appliedTemporalFeatures(long t) { return d.appliedTemporalFeatures(t); }
-        @Override public void apply(SelectionTable table) { d.apply(table); }
-        @Override public void predict(INDArray x, long[] ts, INDArray out) { d.predict(x, ts, out); }
-        @Override public void predictWith(String s, INDArray x, long[] ts, INDArray out) { d.predictWith(s, x, ts, out); }
+    /** The logged side (crash injection included) with its calibration-time table inverted. */
+    static final class Inverted extends TestModels.Logged {
+        Inverted(StrategiesSide side, AtomicInteger crash) {
+            super(side, 1, crash);
+        }
 
         @Override
         public Optional<SelectionTable> calibratedSelection() {
-            SelectionTable t = d.calibratedSelection().orElseThrow();
+            SelectionTable t = super.calibratedSelection().orElseThrow();
             Map<Long, String> flipped = new LinkedHashMap<>();
             t.serving().forEach((ts, c) -> flipped.put(ts, c.equals(SelectionTable.TIB) ? SelectionTable.CACHE : SelectionTable.TIB));
             return Optional.of(t.revised(flipped, Map.of()));

@@ -163,21 +163,13 @@ public final class MetricAggregator {
     /** The journal event of a revision (resume checks the checkpoint's revisions against these lines). */
     public static final String SELECTION_REVISED = "selection-revised";
 
+    private static final com.fasterxml.jackson.databind.ObjectMapper SNAKE = new com.fasterxml.jackson.databind.ObjectMapper()
+            .setPropertyNamingStrategy(com.fasterxml.jackson.databind.PropertyNamingStrategies.SNAKE_CASE);
+
+    /** A revision as journal fields, snake_case like the journal's other events (decided_after_batch, from_batch, ...). */
+    @SuppressWarnings("unchecked")
     public static Map<String, Object> revisionFields(OnlineSelection.Revision r) {
-        Map<String, Object> m = new java.util.LinkedHashMap<>();
-        m.put("decided_after_batch", r.decidedAfterBatch());
-        m.put("from_batch", r.fromBatch());
-        m.put("step", r.step());
-        m.put("timestep", r.timestep());
-        m.put("from", r.from());
-        m.put("to", r.to());
-        m.put("n", r.n());
-        m.put("mean_tib", r.meanTib());
-        m.put("mean_cache", r.meanCache());
-        m.put("mean_difference", r.meanDifference());
-        m.put("ci_low", r.low());
-        m.put("ci_high", r.high());
-        return m;
+        return SNAKE.convertValue(r, Map.class);
     }
 
     private static ImageFeaturizer.Extracted extracted(Tensor pooled, Tensor spatial) {
