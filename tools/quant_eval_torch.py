@@ -181,6 +181,8 @@ class QuantizedUNet:
         sel = self.selection
         if sel["granularity"] == "MEMBER":
             return sel["member"][member]["strategy"] == "CACHE"
+        if sel["granularity"] == "STEP":  # measure = output: one serving per time-step for every member
+            return sel["step"][str(t)]["strategy"] == "CACHE"
         return sel["member_step"][member][str(t)]["strategy"] == "CACHE"
 
     def _temporal(self, member):

@@ -99,6 +99,24 @@
       tr.insertCell().textContent = Object.entries(s.table.measured[m] || {}).map(([c, v]) => c + ' ' + fmt(v)).join(', ');
       tr.insertCell().textContent = s.live && s.live[m] !== undefined ? fmt(s.live[m]) : '–';
     });
+    onlineSelection(s.online);
+  }
+
+  // a table selected by the output error, revised as batches are committed: per step its serving and evidence
+  function onlineSelection(o) {
+    const box = document.getElementById('online'); if (!o) { box.hidden = true; return; }
+    box.hidden = false;
+    document.getElementById('online-rule').textContent = '(flip when the ' + Math.round(100 * num(o.confidence)) + ' % interval of the mean difference excludes 0, n ≥ '
+      + o.minSamples + ', at most once per step; applies ' + o.delayBatches + ' batches after the commit that decides it)';
+    document.getElementById('online-revisions').textContent = o.revisions.length === 0 ? 'no revisions yet' : o.revisions.length + ' revisions: '
+      + o.revisions.map(r => 't=' + r.timestep + ' ' + r.from + '→' + r.to + ' (batch ' + r.fromBatch + ')').join(', ');
+    const tb = document.querySelector('#online-steps tbody'); tb.innerHTML = '';
+    o.steps.forEach(r => {
+      const tr = tb.insertRow(); if (r.revised) tr.className = 'revised';
+      [r.step, r.timestep, r.choice + (r.revised ? ' (revised)' : ''), r.n, r.n ? fmt(r.meanTib) : '–', r.n ? fmt(r.meanCache) : '–',
+        r.n > 1 ? '[' + fmt(r.low) + ', ' + fmt(r.high) + ']' : '–'].forEach(v => { tr.insertCell().textContent = String(v); });
+    });
+    tb.dataset.rows = o.steps.length; tb.dataset.revisions = o.revisions.length;
   }
 
   function progress() {
@@ -146,6 +164,7 @@
     chartPoints: () => ['chart-fid', 'chart-sfid', 'chart-kid', 'chart-steps'].reduce((a, id) => a + (parseInt(document.getElementById(id).dataset.points || '0')), 0),
     heatmapCells: () => parseInt(document.getElementById('heatmap').dataset.cells || '0'),
     samplesDone: () => state.progress ? state.progress.samplesDone : 0,
-    memberRows: () => parseInt(document.querySelector('#members tbody').dataset.rows || '0')
+    memberRows: () => parseInt(document.querySelector('#members tbody').dataset.rows || '0'),
+    onlineRevisions: () => parseInt(document.querySelector('#online-steps tbody').dataset.revisions || '0')
   };
 })();

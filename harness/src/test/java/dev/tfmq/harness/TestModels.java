@@ -148,18 +148,39 @@ public final class TestModels {
         }
 
         @Override
+        public java.util.Optional<SelectionTable> calibratedSelection() { return java.util.Optional.empty(); }
+
+        @Override
+        public void predictWith(String strategy, INDArray sample, long[] timesteps, INDArray out) {
+            if (!strategies().contains(strategy)) throw new IllegalArgumentException(strategy);
+            Map<String, String> applied = choice;
+            Map<String, String> all = new LinkedHashMap<>();
+            for (String m : members()) all.put(m, strategy);
+            apply(new SelectionTable("per-member", "relative-l2", strategies(), all, Map.of(), Map.of()));
+            try {
+                predict(sample, timesteps, out);
+            } finally {
+                if (applied != null) apply(new SelectionTable("per-member", "relative-l2", strategies(), applied, Map.of(), Map.of()));
+                else {
+                    choice = null;
+                    q.setTemporalFeatureSource(null);
+                }
+            }
+        }
+
+        @Override
         public void predict(INDArray sample, long[] timesteps, INDArray out) {
             q.forward(sample, timesteps, out);
         }
     }
 
     /** Delegating side that records which thread ran each forward pass and when. */
-    static class Logged implements DenoiserSide {
+    public static class Logged implements DenoiserSide {
         final DenoiserSide d;
         final int id;
         final AtomicInteger crash;
 
-        Logged(DenoiserSide d, int id, AtomicInteger crash) {
+        public Logged(DenoiserSide d, int id, AtomicInteger crash) {
             this.d = d;
             this.id = id;
             this.crash = crash;
@@ -171,6 +192,13 @@ public final class TestModels {
         @Override public Map<String, float[]> temporalFeatures(long t, String s) { return d.temporalFeatures(t, s); }
         @Override public Map<String, float[]> appliedTemporalFeatures(long t) { return d.appliedTemporalFeatures(t); }
         @Override public void apply(SelectionTable table) { d.apply(table); }
+        @Override public java.util.Optional<SelectionTable> calibratedSelection() { return d.calibratedSelection(); }
+
+        @Override
+        public void predictWith(String strategy, INDArray sample, long[] timesteps, INDArray out) {
+            if (crash != null && crash.decrementAndGet() == 0) throw new IllegalStateException("injected crash");
+            d.predictWith(strategy, sample, timesteps, out);
+        }
 
         @Override
         public void predict(INDArray sample, long[] timesteps, INDArray out) {

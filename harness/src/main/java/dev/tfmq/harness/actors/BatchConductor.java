@@ -1,5 +1,6 @@
 package dev.tfmq.harness.actors;
 
+import dev.tfmq.harness.eval.SelectionTable;
 import dev.tfmq.harness.eval.Tensor;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
@@ -8,7 +9,8 @@ import org.apache.pekko.actor.typed.javadsl.Behaviors;
 /**
  * Drives the FP and the quantized worker through a batch in lockstep: both run step k at the same time on their own
  * threads; when both are done, step k + 1 starts, the quantized worker receiving the FP trajectory's new x_t rows for
- * its one-step error. Finished batches go to feature extraction; a new batch is pulled from the source only while
+ * its one-step error; a batch assigned with its own selection table (online selection) starts the quantized worker
+ * on that table. Finished batches go to feature extraction; a new batch is pulled from the source only while
  * fewer than {@code maxUncommitted} finished batches wait for the aggregator to commit them (backpressure). Each
  * finished step is reported to {@code publisher} (null: not reported, as on cluster workers).
  */
@@ -17,7 +19,8 @@ public final class BatchConductor {
 
     public record Begin() implements Command {}
 
-    public record Assigned(BatchSpec batch) implements Command {}
+    /** Batch to sample next; {@code selection}: the table the quantized worker samples it with (null: keep the applied one). */
+    public record Assigned(BatchSpec batch, SelectionTable selection) implements Command {}
 
     public record SourceExhausted() implements Command {}
 
@@ -58,8 +61,8 @@ public final class BatchConductor {
                         .onMessage(Assigned.class, a -> {
                             requested = false;
                             current = a.batch();
-                            fpWorker.tell(new DenoisingWorker.RunStep(current, 0, null, ctx.getSelf()));
-                            qWorker.tell(new DenoisingWorker.RunStep(current, 0, null, ctx.getSelf()));
+                            fpWorker.tell(new DenoisingWorker.RunStep(current, 0, null, null, ctx.getSelf()));
+                            qWorker.tell(new DenoisingWorker.RunStep(current, 0, null, a.selection(), ctx.getSelf()));
                             return Behaviors.same();
                         })
                         .onMessage(SourceExhausted.class, e -> {
@@ -85,8 +88,8 @@ public final class BatchConductor {
                             qDone = null;
                             if (publisher != null) publisher.tell(new Publisher.StepDone(current.index(), k, steps, current.size()));
                             if (k + 1 < steps) {
-                                fpWorker.tell(new DenoisingWorker.RunStep(current, k + 1, null, ctx.getSelf()));
-                                qWorker.tell(new DenoisingWorker.RunStep(current, k + 1, f.probeNext(), ctx.getSelf()));
+                                fpWorker.tell(new DenoisingWorker.RunStep(current, k + 1, null, null, ctx.getSelf()));
+                                qWorker.tell(new DenoisingWorker.RunStep(current, k + 1, f.probeNext(), null, ctx.getSelf()));
                             } else {
                                 features.tell(new FeatureWorker.FeaturizeBatch(current, f.images(), q.images(),
                                         f.forwardNanos(), q.forwardNanos(), ctx.getSelf()));

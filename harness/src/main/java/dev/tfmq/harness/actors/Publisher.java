@@ -1,6 +1,7 @@
 package dev.tfmq.harness.actors;
 
 import dev.tfmq.harness.eval.DisturbanceTable;
+import dev.tfmq.harness.eval.OnlineSelection;
 import dev.tfmq.harness.eval.QualitySnapshot;
 import dev.tfmq.harness.eval.SelectionTable;
 import org.apache.pekko.actor.typed.Behavior;
@@ -33,8 +34,11 @@ public final class Publisher {
 
     public record DisturbanceUpdate(DisturbanceTable.State table) implements Command {}
 
-    /** @param live member → mean relative L2 of the applied strategy over the steps run so far */
-    public record SelectionUpdate(SelectionTable table, Map<String, Double> live) implements Command {}
+    /**
+     * @param live   member → mean relative L2 of the applied strategy over the steps run so far
+     * @param online per-step evidence and revisions of an output table revised online (null otherwise)
+     */
+    public record SelectionUpdate(SelectionTable table, Map<String, Double> live, OnlineSelection.View online) implements Command {}
 
     public record GridsReady(int batch, String fpPngBase64, String quantizedPngBase64) implements Command {}
 

@@ -18,16 +18,21 @@ import java.util.concurrent.CompletableFuture;
 /**
  * Runs one evaluation: spawns the pipeline (source, conductor, FP and quantized workers on dedicated threads,
  * monitor, selector, feature worker, aggregator, publisher), has the selector decide the strategy table from both
- * models' temporal features, has the quantized worker apply it, starts sampling, and completes {@code result} when
- * the aggregator has committed the last batch — or with the error when any child fails.
+ * models' temporal features (or start from the quantized side's table selected by the output error), has the
+ * quantized worker apply it, starts sampling, and completes {@code result} when the aggregator has committed the last
+ * batch — or with the error when any child fails. Batches are released to the source with the table they are
+ * sampled with: all at once for a table decided once, one by one as the aggregator revises an output table online.
  */
 public final class RunCoordinator {
     public sealed interface Command extends CborMessage
-            permits SelectionDecided, SelectionApplied, SamplingFinished, AggregationDone {}
+            permits SelectionDecided, SelectionApplied, BatchReleased, SamplingFinished, AggregationDone {}
 
     public record SelectionDecided(SelectionTable table) implements Command {}
 
     public record SelectionApplied(String side) implements Command {}
+
+    /** Online selection: batch {@code batch} may be handed out, sampled with {@code table} (from the aggregator). */
+    public record BatchReleased(int batch, SelectionTable table) implements Command {}
 
     public record SamplingFinished() implements Command {}
 
@@ -47,7 +52,8 @@ public final class RunCoordinator {
             final ActorRef<StrategySelector.Command> selector = watch(ctx, ctx.spawn(StrategySelector.create(plan.selectionMode(),
                     plan.selectionMetric(), ts, ctx.getSelf(), publisher), "selector"));
             final ActorRef<MetricAggregator.Command> aggregator = watch(ctx, ctx.spawn(MetricAggregator.create(plan.state(), plan.dir(),
-                    plan.totalBatches(), plan.checkpointEvery(), plan.evaluateEvery(), plan.samples(), plan.nd4jThreads(), publisher, ctx.getSelf()),
+                    plan.totalBatches(), plan.checkpointEvery(), plan.evaluateEvery(), plan.samples(), plan.nd4jThreads(), ts,
+                    plan.onlineSelection(), publisher, selector, ctx.getSelf()),
                     "aggregator", DispatcherSelector.fromConfig("tfmq-dispatchers.metrics")));
             final ActorRef<MetricAggregator.Command> results = distribution.results(ctx, plan,
                     new WorkDistribution.Pipeline(aggregator, publisher, selector));
@@ -90,13 +96,25 @@ public final class RunCoordinator {
                         .onMessage(SelectionApplied.class, a -> {
                             applied.add(a.side());
                             if (applied.size() == 2) {
-                                plan.dir().journal("sampling", Map.of("from_batch", plan.state().committedBatches(),
-                                        "selection", table.perMember()));
+                                Map<String, Object> journal = new java.util.LinkedHashMap<>();
+                                journal.put("from_batch", plan.state().committedBatches());
+                                journal.put("selection", table.perMember());
+                                if (table.byOutput()) {
+                                    journal.put("measure", "output");
+                                    journal.put("per_step", table.serving());
+                                }
+                                plan.dir().journal("sampling", journal);
                                 publisher.tell(new Publisher.Status("sampling", plan.samples() + " samples per side"));
                                 aggregator.tell(new MetricAggregator.SamplingStarted(table));
                                 distribution.samplingStarted(table);
+                                // a table decided once: every batch may go now; an online one: the aggregator releases
+                                if (!table.byOutput()) source.tell(new BatchSource.Release(plan.state().committedBatches(), plan.totalBatches(), null));
                                 if (distribution.localWorkers()) conductor.tell(new BatchConductor.Begin());
                             }
+                            return Behaviors.same();
+                        })
+                        .onMessage(BatchReleased.class, b -> {
+                            source.tell(new BatchSource.Release(b.batch(), b.batch() + 1, b.table()));
                             return Behaviors.same();
                         })
                         .onMessage(SamplingFinished.class, f -> Behaviors.same())

@@ -1,6 +1,7 @@
 package dev.tfmq.harness.actors;
 
 import dev.tfmq.harness.eval.ImageFeaturizer;
+import dev.tfmq.harness.eval.OnlineSelection;
 import dev.tfmq.harness.pipeline.DenoiserSide;
 import dev.tfmq.harness.run.RunDirectory;
 import dev.tfmq.harness.run.RunState;
@@ -18,7 +19,8 @@ import java.util.function.Supplier;
 public record RunPlan(Supplier<DenoiserSide> fpModel, Supplier<DenoiserSide> quantizedModel,
                       Supplier<ImageFeaturizer> featurizer, Supplier<Scheduler> scheduler, TimestepSchedule schedule,
                       long seed, long[] sampleShape, int samples, int batchSize, int probeSamples, int nd4jThreads,
-                      String selectionMode, String selectionMetric, int checkpointEvery, int evaluateEvery, int gridsKept,
+                      String selectionMode, String selectionMetric, OnlineSelection.Settings onlineSelection,
+                      int checkpointEvery, int evaluateEvery, int gridsKept,
                       int maxUncommitted, RunState state, RunDirectory dir, List<LiveSink> sinks) {
     public int totalBatches() { return (samples + batchSize - 1) / batchSize; }
 

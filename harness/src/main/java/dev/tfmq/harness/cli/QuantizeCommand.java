@@ -11,6 +11,8 @@ import dev.tfmq.strategies.recipe.QuantizationArtifact;
 import dev.tfmq.strategies.recipe.QuantizationRecipe;
 import dev.tfmq.strategies.recipe.QuantizedModel;
 import dev.tfmq.strategies.recipe.RecipeRunner;
+import dev.tfmq.strategies.temporal.SelectionMeasure;
+import dev.tfmq.strategies.temporal.SelectionTable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -66,6 +68,19 @@ public final class QuantizeCommand implements Callable<Integer> {
         for (Map.Entry<String, String> e : q.provenance().entrySet()) {
             if (e.getValue().length() < 160) System.out.printf("  %-28s %s%n", e.getKey(), e.getValue());
         }
+        if (q.selection() != null && q.selection().measure() == SelectionMeasure.OUTPUT) printOutputTable(q.selection());
         return 0;
+    }
+
+    /** Per step: both servings' mean ε̂ error on the FP trajectory and the choice (selection by the output error). */
+    static void printOutputTable(SelectionTable table) {
+        System.out.println("selection by the output error (mean relative L2 of eps on the FP trajectory, per step):");
+        System.out.printf("  %5s %5s %10s %10s  %s%n", "step", "t", "tib", "cache", "choice");
+        int k = 0;
+        for (Map.Entry<Long, SelectionTable.Choice> e : table.perTimestep().entrySet()) {
+            SelectionTable.Choice c = e.getValue();
+            System.out.printf("  %5d %5d %10.6f %10.6f  %s%n", k++, e.getKey(), c.tib(), c.cache(),
+                    c.strategy().name().toLowerCase(java.util.Locale.ROOT));
+        }
     }
 }

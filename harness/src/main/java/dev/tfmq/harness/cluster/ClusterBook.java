@@ -18,7 +18,8 @@ import java.util.TreeSet;
  *
  * <p>Batches are handed out lowest index first — batches given back by a lost node before any new one — and never
  * further than {@code window} batches beyond the first batch not yet received, so the results that wait for an
- * earlier batch before they can be committed in order stay few. A batch is accepted once; a second result for it (a
+ * earlier batch before they can be committed in order stay few, nor beyond what the coordinator has allowed (under
+ * online selection a batch waits for the commits that decide its table). A batch is accepted once; a second result for it (a
  * node declared lost that delivered after all, or a reassigned batch finished twice) is counted and dropped.
  */
 public final class ClusterBook {
@@ -44,6 +45,8 @@ public final class ClusterBook {
     private final Map<Integer, String> holder = new HashMap<>();
     private final Map<String, Node> nodes = new LinkedHashMap<>();
     private int next, frontier, reassigned, duplicates;
+    /** Batches below this index may be handed out (online selection releases them one by one). */
+    private int allowedTo;
     private long firstAssigned = -1, lastReceived = -1, samplesReceived;
 
     /** @param firstBatch first batch not yet committed (0, or the resume point) */
@@ -55,6 +58,17 @@ public final class ClusterBook {
         this.window = window;
         this.next = firstBatch;
         this.frontier = firstBatch;
+        this.allowedTo = total;
+    }
+
+    /** Hands out nothing new until {@link #allowUpTo} (a run whose batches wait for their selection table). */
+    public void holdAll() {
+        allowedTo = next;
+    }
+
+    /** Batches below {@code to} may be handed out. */
+    public void allowUpTo(int to) {
+        allowedTo = Math.max(allowedTo, Math.min(to, total));
     }
 
     public BatchSpec spec(int index) {
@@ -77,7 +91,7 @@ public final class ClusterBook {
         n.pulled = true;
         int candidate;
         if (!returned.isEmpty()) candidate = returned.first();
-        else if (next < total) candidate = next;
+        else if (next < total && next < allowedTo) candidate = next;
         else return Optional.empty();
         if (candidate >= frontier + window) return Optional.empty();
         if (!returned.remove(candidate)) next++;

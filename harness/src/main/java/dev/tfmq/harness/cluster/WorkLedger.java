@@ -44,7 +44,7 @@ public final class WorkLedger {
     public static final ServiceKey<Command> KEY = ServiceKey.create(Command.class, "tfmq-work-ledger");
 
     public sealed interface Command extends CborMessage
-            permits Enlist, Pull, Completed, Refused, Departed, Open, Finish, MemberChanged, Tick, FarewellTimeout {}
+            permits Enlist, Pull, Completed, Refused, Departed, Open, Release, Finish, MemberChanged, Tick, FarewellTimeout {}
 
     /** A worker node's agent announces itself; it gets the run (a {@link WorkerAgent.RunAssignment}) once sampling is open. */
     public record Enlist(String node, ActorRef<WorkerAgent.Command> agent) implements Command {}
@@ -64,6 +64,12 @@ public final class WorkLedger {
 
     /** Sampling may start with this selection (local, from the coordinator). */
     public record Open(SelectionTable selection) implements Command {}
+
+    /**
+     * Batches [from, to) may be handed out, sampled with {@code selection} (null: the table of the run assignment);
+     * from the coordinator's source client (local).
+     */
+    public record Release(int from, int to, SelectionTable selection) implements Command {}
 
     /** The run is over: tell the workers, then reply with the cluster report (local). */
     public record Finish(ActorRef<Report> replyTo) implements Command {}
@@ -91,6 +97,9 @@ public final class WorkLedger {
                                            ActorRef<StrategySelector.Command> selector, RunDirectory dir, PrintStream log) {
         return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> new Object() {
             final ClusterBook book = new ClusterBook(firstBatch, samples, batchSize, 32);
+            // batch index → the table it is sampled with (online selection); every copy of a batch gets the same one
+            final Map<Integer, SelectionTable> tables = new HashMap<>();
+            { book.holdAll(); }
             final Map<String, ActorRef<WorkerAgent.Command>> agents = new LinkedHashMap<>();
             final Map<ActorRef<BatchConductor.Command>, String> conductors = new HashMap<>();
             final Deque<Pull> parked = new ArrayDeque<>();
@@ -115,6 +124,12 @@ public final class WorkLedger {
                         .onMessage(Open.class, o -> {
                             assignment = new WorkerAgent.RunAssignment(descriptor, o.selection(), ctx.getSelf(), publisher, selector);
                             agents.values().forEach(a -> a.tell(assignment));
+                            serve();
+                            return Behaviors.same();
+                        })
+                        .onMessage(Release.class, r -> {
+                            if (r.selection() != null) for (int i = r.from(); i < r.to(); i++) tables.put(i, r.selection());
+                            book.allowUpTo(r.to());
                             serve();
                             return Behaviors.same();
                         })
@@ -179,6 +194,7 @@ public final class WorkLedger {
                 if (book.receive(c.node(), i, System.nanoTime()) == ClusterBook.Receipt.DUPLICATE) {
                     dir.journal("duplicate-result-dropped", Map.of("index", i, "node", c.node()));
                 } else {
+                    this.tables.remove(i);
                     MetricAggregator.BatchFeatures f = c.features();
                     aggregator.tell(new MetricAggregator.BatchFeatures(f.batch(), f.fpPooled(), f.qPooled(), f.fpSpatial(), f.qSpatial(),
                             f.mse(), f.psnr(), f.ssim(), f.fpForwardNanos(), f.qForwardNanos(), nobody));
@@ -214,7 +230,7 @@ public final class WorkLedger {
                     if (b.isEmpty()) return;
                     parked.poll();
                     dir.journal("batch-assigned", Map.of("index", b.get().index(), "node", p.node()));
-                    p.conductor().tell(new BatchConductor.Assigned(b.get()));
+                    p.conductor().tell(new BatchConductor.Assigned(b.get(), tables.get(b.get().index())));
                     dirty = true;
                 }
             }
@@ -246,11 +262,18 @@ public final class WorkLedger {
         return new MemberChanged(m.address().toString(), roles, status, status.equals("removed"));
     }
 
-    /** What a node's conductor pulls from: forwards each request to the ledger under the node's address. */
+    /**
+     * What a node's conductor pulls from: forwards each request to the ledger under the node's address (and, on the
+     * coordinator, the coordinator's releases of batches).
+     */
     public static Behavior<BatchSource.Command> client(String node, ActorRef<Command> ledger) {
         return Behaviors.receive(BatchSource.Command.class)
                 .onMessage(BatchSource.RequestBatch.class, r -> {
                     ledger.tell(new Pull(node, r.replyTo()));
+                    return Behaviors.same();
+                })
+                .onMessage(BatchSource.Release.class, r -> {
+                    ledger.tell(new Release(r.from(), r.to(), r.selection()));
                     return Behaviors.same();
                 })
                 .build();

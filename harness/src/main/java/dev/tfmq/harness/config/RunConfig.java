@@ -27,7 +27,11 @@ public record RunConfig(Run run, Model model, Quantization quantization, Monitor
 
     public record Monitor(int probeSamples) {}
 
-    public record Selection(String mode, String metric) {}
+    /**
+     * The feature measure's decision before the first batch ({@code mode}, {@code metric}), and the online revision of a
+     * table selected by the output error ({@code minSamples}, {@code confidence}, {@code delayBatches}).
+     */
+    public record Selection(String mode, String metric, int minSamples, double confidence, int delayBatches) {}
 
     public record Metrics(String features, String referenceDataset, int referenceCount, int everyBatches,
                           int bootstrapReplicates, int spatialBootstrapReplicates, double confidence, int reservoir, int kidSubsetSize, int kidSubsets) {}
@@ -86,8 +90,10 @@ public record RunConfig(Run run, Model model, Quantization quantization, Monitor
 
         Monitor monitor = new Monitor(s.at("monitor").intIn("probe-samples", 0, batch));
         Settings sel = s.at("selection");
+        Settings online = sel.at("online");
         Selection selection = new Selection(sel.oneOf("mode", "per-member", "per-step"),
-                sel.oneOf("metric", "relative-l2", "cosine"));
+                sel.oneOf("metric", "relative-l2", "cosine"), online.intIn("min-samples", 2, 1_000_000_000),
+                online.doubleIn("confidence", 0.51, 0.9999), online.intIn("delay-batches", 1, 100_000));
 
         Settings me = s.at("metrics");
         Metrics metrics = new Metrics(me.string("features"), me.string("reference.dataset"),

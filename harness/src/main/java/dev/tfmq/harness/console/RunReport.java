@@ -49,6 +49,8 @@ public final class RunReport {
                     Durations.format(tp.path("wall_seconds").asDouble()),
                     Double.isFinite(eff) ? String.format(Locale.ROOT, " (%.0f %% of the forward-pass bound)", 100 * eff) : ""));
         }
+        JsonNode online = s.at("/selection/online");
+        if (!online.isMissingNode()) b.append(onlineSelection(online));
         JsonNode gate = s.path("gate");
         if (!gate.isMissingNode()) {
             JsonNode rules = gate.path("rules");
@@ -64,6 +66,23 @@ public final class RunReport {
         b.append("reports      ").append(runDir.resolve("summary.json")).append(", ").append(runDir.resolve("gate-report.md"))
                 .append(", ").append(runDir.resolve("disturbance.csv")).append('\n');
         if (dashboardUrl != null) b.append("dashboard    ").append(dashboardUrl).append(" (closed with the run)\n");
+        return b.toString();
+    }
+
+    /** The online selection by the output error: final servings, and each revision with its evidence. */
+    private static String onlineSelection(JsonNode online) {
+        StringBuilder b = new StringBuilder();
+        StringBuilder counts = new StringBuilder();
+        online.path("final_steps_by_serving").fields().forEachRemaining(e -> counts.append(counts.length() == 0 ? "" : ", ")
+                .append(e.getValue().asInt()).append(' ').append(e.getKey()));
+        JsonNode revisions = online.path("revisions");
+        b.append(String.format(Locale.ROOT, "selection    by the output error, per step: %s; %d revision%s online%n", counts,
+                revisions.size(), revisions.size() == 1 ? "" : "s"));
+        for (JsonNode r : revisions) {
+            b.append(String.format(Locale.ROOT, "  t=%-4d %s -> %s from batch %d (n = %d, e_tib - e_cache %.3g [%.3g, %.3g])%n",
+                    r.path("timestep").asLong(), r.path("from").asText(), r.path("to").asText(), r.path("fromBatch").asInt(),
+                    r.path("n").asLong(), r.path("meanDifference").asDouble(), r.path("low").asDouble(), r.path("high").asDouble()));
+        }
         return b.toString();
     }
 

@@ -137,34 +137,9 @@ public final class QualityAccumulator {
     private Estimate kid(INDArray real, HashReservoir fake, int subsets) {
         KernelInceptionDistance.Result r = KernelInceptionDistance.compute(real, fake.features(),
                 options.kidSubsetSize(), subsets, options.seed());
-        double z = normalQuantile(0.5 + options.confidence() / 2);
+        double z = dev.tfmq.model.stats.StandardNormal.twoSided(options.confidence());
         return new Estimate(r.mean(), r.mean() - z * r.std(), r.mean() + z * r.std(), options.confidence(), count,
                 "kid-subset-spread(" + r.subsets() + "x" + r.subsetSize() + ")");
-    }
-
-    /** Standard normal quantile by bisection on the CDF (about 1e-7 accurate, enough for interval bounds). */
-    static double normalQuantile(double p) {
-        double lo = -10, hi = 10;
-        for (int i = 0; i < 200; i++) {
-            double mid = (lo + hi) / 2;
-            if (normalCdf(mid) < p) lo = mid;
-            else hi = mid;
-        }
-        return (lo + hi) / 2;
-    }
-
-    static double normalCdf(double x) {
-        return 0.5 * erfc(-x / Math.sqrt(2));
-    }
-
-    /** Complementary error function, Chebyshev-fitted form with fractional error below 1.2e-7 everywhere. */
-    private static double erfc(double x) {
-        double z = Math.abs(x);
-        double t = 1 / (1 + 0.5 * z);
-        double r = t * Math.exp(-z * z - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418
-                + t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587
-                + t * (-0.82215223 + t * 0.17087277)))))))));
-        return x >= 0 ? r : 2 - r;
     }
 
     // ------------------------------------------------------------------ checkpoint

@@ -54,14 +54,7 @@ public record StepMeasures(double[] epsRelL2, double[] trajectoryRms, double[] o
 
     /** Relative L2 error of a[off, off + n) against ref at the same offsets. */
     static double relL2(float[] a, float[] ref, int off, int n) {
-        double num = 0, den = 0;
-        for (int j = off; j < off + n; j++) {
-            double r = ref[j];
-            double diff = a[j] - r;
-            num += diff * diff;
-            den += r * r;
-        }
-        return den == 0 ? (num == 0 ? 0 : Double.POSITIVE_INFINITY) : Math.sqrt(num / den);
+        return dev.tfmq.strategies.temporal.OutputErrors.relativeL2(a, ref, off, n);
     }
 
     static double rms(float[] a, float[] b, int off, int n) {

@@ -70,6 +70,15 @@ public final class UNetSide implements DenoiserSide {
     }
 
     @Override
+    public java.util.Optional<SelectionTable> calibratedSelection() { return java.util.Optional.empty(); }
+
+    @Override
+    public void predictWith(String strategy, INDArray sample, long[] timesteps, INDArray out) {
+        if (!strategy.equals("fp")) throw new IllegalArgumentException(label + " side has only strategy 'fp', asked for '" + strategy + "'");
+        predict(sample, timesteps, out);
+    }
+
+    @Override
     public void predict(INDArray sample, long[] timesteps, INDArray out) {
         model.forward(sample, timesteps, out);
     }

@@ -17,11 +17,16 @@ public final class IdentityProvider implements QuantizedSideProvider {
     }
 
     @Override
-    public Prepared prepare(Request r) throws IOException {
-        if (r.weightBits() != 32 || r.activationBits() != 32) {
+    public void check(String recipeName, com.typesafe.config.Config recipe, int weightBits, int activationBits) {
+        if (weightBits != 32 || activationBits != 32) {
             throw new IllegalArgumentException("recipe \"none\" means no quantization: set tfmq.quantization.weight-bits = 32 and "
-                    + "activation-bits = 32 (got W" + r.weightBits() + "A" + r.activationBits() + ")");
+                    + "activation-bits = 32 (got W" + weightBits + "A" + activationBits + ")");
         }
+    }
+
+    @Override
+    public Prepared prepare(Request r) throws IOException {
+        check(r.recipeName(), r.recipe(), r.weightBits(), r.activationBits());
         if (r.modelDir() == null) throw new IllegalArgumentException("recipe \"none\" needs a model folder");
         UNet2DModel.load(r.modelDir());
         return new Prepared(() -> {

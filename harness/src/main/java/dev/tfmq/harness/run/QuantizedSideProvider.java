@@ -20,6 +20,12 @@ public interface QuantizedSideProvider {
     boolean handles(String recipe);
 
     /**
+     * Checks the recipe (with the run's bits) without calibrating, so that a bad recipe key fails before any expensive
+     * phase, naming the key and the value.
+     */
+    void check(String recipeName, Config recipe, int weightBits, int activationBits);
+
+    /**
      * @param artifactDir cache entry for this (model, scheduler, recipe, bits, overrides): reuse what is there, or
      *                    calibrate and write the artifact there
      */

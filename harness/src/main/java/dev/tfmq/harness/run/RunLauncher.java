@@ -13,6 +13,7 @@ import dev.tfmq.harness.config.RunConfig;
 import dev.tfmq.harness.console.SamplingProgress;
 import dev.tfmq.harness.eval.DisturbanceTable;
 import dev.tfmq.harness.eval.ImageFeaturizer;
+import dev.tfmq.harness.eval.OnlineSelection;
 import dev.tfmq.harness.eval.QualityAccumulator;
 import dev.tfmq.harness.gate.Gate;
 import dev.tfmq.harness.gate.GateReport;
@@ -114,7 +115,10 @@ public final class RunLauncher {
             modelHash = Hashing.sha256(modelDir);
         }
         Config recipe = recipe();
-        if (parts == null || parts.quantized() == null) provider(cfg.quantization().recipe());
+        if (parts == null || parts.quantized() == null) {
+            provider(cfg.quantization().recipe()).check(cfg.quantization().recipe(), recipe, cfg.quantization().weightBits(),
+                    cfg.quantization().activationBits());
+        }
         Path featuresDir = null;
         String featurizerKey = "supplied";
         if (parts == null || parts.featurizer() == null) {
@@ -237,9 +241,11 @@ public final class RunLauncher {
         RunState state;
         if (checkpoint.isPresent()) {
             state = RunState.restore(checkpoint.get(), fingerprint, options, reference);
-            dir.journal("resume", Map.of("committed_batches", state.committedBatches(), "samples", state.samples()));
+            int revisions = SelectionJournal.checkAgainst(dir, checkpoint.get());
+            dir.journal("resume", Map.of("committed_batches", state.committedBatches(), "samples", state.samples(),
+                    "selection_revisions", revisions));
             log.println("tfmq: resuming " + dir.root() + " after " + state.committedBatches() + " committed batches ("
-                    + state.samples() + " samples)");
+                    + state.samples() + " samples" + (revisions > 0 ? ", " + revisions + " selection revisions" : "") + ")");
         } else {
             List<String> members = fp.get().members();
             state = new RunState(fingerprint, new QualityAccumulator(probeFeaturizer.pooledDim(), probeFeaturizer.spatialDim(),
@@ -272,7 +278,7 @@ public final class RunLauncher {
         try {
             RunPlan plan = new RunPlan(fp, quantized, featurizer, scheduler, schedule, cfg.run().seed(), shape, cfg.run().samples(),
                     cfg.run().batchSize(), cfg.monitor().probeSamples(), cfg.workers().nd4jThreads(), cfg.selection().mode(),
-                    cfg.selection().metric(), cfg.run().checkpointEveryBatches(), cfg.metrics().everyBatches(), cfg.run().gridsKept(),
+                    cfg.selection().metric(), onlineSettings(), cfg.run().checkpointEveryBatches(), cfg.metrics().everyBatches(), cfg.run().gridsKept(),
                     2, state, dir, sinks);
             CompletableFuture<MetricAggregator.Result> done = new CompletableFuture<>();
             ClusterCoordinator clustered = cluster ? new ClusterCoordinator(cfg, dir, withArtifactUrl(provenance, dashboard), recipeText, log) : null;
@@ -307,6 +313,11 @@ public final class RunLauncher {
             terminal.close();
             if (dashboard != null) dashboard.close();
         }
+    }
+
+    /** The settling rule and delay of an output table's online revision ({@code tfmq.selection.online}). */
+    OnlineSelection.Settings onlineSettings() {
+        return new OnlineSelection.Settings(cfg.selection().minSamples(), cfg.selection().confidence(), cfg.selection().delayBatches());
     }
 
     static UNet2DModel load(Path dir) {

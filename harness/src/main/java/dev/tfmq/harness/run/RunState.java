@@ -3,10 +3,12 @@ package dev.tfmq.harness.run;
 import dev.tfmq.harness.actors.BatchSpec;
 import dev.tfmq.harness.eval.DisturbanceTable;
 import dev.tfmq.harness.eval.ImageFeaturizer;
+import dev.tfmq.harness.eval.OnlineSelection;
 import dev.tfmq.harness.eval.QualityAccumulator;
 import dev.tfmq.harness.eval.QualitySnapshot;
 import dev.tfmq.harness.eval.SelectionTable;
 import dev.tfmq.metrics.paired.PairedImageMetrics;
+import dev.tfmq.strategies.temporal.OutputErrors;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -21,6 +23,9 @@ public final class RunState {
     private final DisturbanceTable disturbance;
     private final List<QualitySnapshot> history = new ArrayList<>();
     private SelectionTable selection;
+    private OnlineSelection online;
+    /** The checkpoint's online state, until sampling starts and the online selection is rebuilt from it. */
+    private OnlineSelection.State restoredOnline;
     private int committedBatches;
     private long samples;
 
@@ -39,6 +44,7 @@ public final class RunState {
         RunState s = new RunState(fingerprint, QualityAccumulator.fromBytes(c.quality(), options, reference), DisturbanceTable.of(c.disturbance()));
         s.history.addAll(c.history());
         s.selection = c.selection();
+        s.restoredOnline = c.online();
         s.committedBatches = c.committedBatches();
         s.samples = c.samples();
         return s;
@@ -52,13 +58,33 @@ public final class RunState {
 
     public void selection(SelectionTable table) { this.selection = table; }
 
+    /**
+     * Sampling starts with {@code table}: an output table is revised online from here on (continuing the
+     * checkpoint's revisions on a resume); returns the online selection, or null for a table decided once.
+     */
+    public OnlineSelection startSampling(SelectionTable table, long[] timesteps, OnlineSelection.Settings settings) {
+        selection = table;
+        if (!table.byOutput()) return online = null;
+        online = restoredOnline == null ? new OnlineSelection(table, timesteps, settings)
+                : OnlineSelection.restore(table, timesteps, settings, restoredOnline);
+        restoredOnline = null;
+        return online;
+    }
+
+    /** The online revision of an output table, or null. */
+    public OnlineSelection online() { return online; }
+
     public DisturbanceTable disturbance() { return disturbance; }
 
     public List<QualitySnapshot> history() { return List.copyOf(history); }
 
-    /** Adds batch {@code committedBatches()}; batches must come in order. */
-    public void commit(BatchSpec batch, ImageFeaturizer.Extracted fp, ImageFeaturizer.Extracted q,
-                       PairedImageMetrics.PerSample paired, DisturbanceTable batchDisturbance) {
+    /**
+     * Adds batch {@code committedBatches()}; batches must come in order. Returns the selection revisions its probe
+     * errors decide (empty unless an output table is revised online).
+     */
+    public List<OnlineSelection.Revision> commit(BatchSpec batch, ImageFeaturizer.Extracted fp, ImageFeaturizer.Extracted q,
+                                                 PairedImageMetrics.PerSample paired, DisturbanceTable batchDisturbance,
+                                                 OutputErrors outputErrors) {
         if (batch.index() != committedBatches) {
             throw new IllegalStateException("batch " + batch.index() + " committed out of order (expected " + committedBatches + ")");
         }
@@ -66,6 +92,7 @@ public final class RunState {
         disturbance.add(batchDisturbance);
         committedBatches++;
         samples += batch.size();
+        return online == null ? List.of() : online.commit(batch.index(), outputErrors);
     }
 
     /** Computes the metrics now (all intervals when {@code full}) and appends them to the history. */
@@ -78,6 +105,6 @@ public final class RunState {
 
     public Checkpoint checkpoint() {
         return new Checkpoint(Checkpoint.VERSION, fingerprint, committedBatches, samples, selection, disturbance.state(),
-                List.copyOf(history), quality.toBytes());
+                List.copyOf(history), quality.toBytes(), online == null ? restoredOnline : online.state());
     }
 }

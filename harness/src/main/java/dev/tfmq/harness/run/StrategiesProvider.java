@@ -36,19 +36,29 @@ public final class StrategiesProvider implements QuantizedSideProvider {
     }
 
     @Override
+    public void check(String recipeName, Config recipe, int weightBits, int activationBits) {
+        QuantizationRecipe.fromConfig(recipeBlock(recipe, recipeName, weightBits, activationBits));
+    }
+
+    /** The recipe config with the run's bits, refused when it has no recipe block. */
+    private static Config recipeBlock(Config recipe, String name, int weightBits, int activationBits) {
+        Config c = recipe.withValue("recipe.bits", ConfigValueFactory.fromAnyRef("W" + weightBits + "A" + activationBits));
+        if (!c.hasPath("recipe.name")) {
+            throw new IllegalArgumentException("recipe '" + name + "': no recipe block (set tfmq.quantization.recipe-file "
+                    + "to configs/recipes/" + name + "-w" + weightBits + "a" + activationBits + ".conf)");
+        }
+        return c;
+    }
+
+    @Override
     public Prepared prepare(Request r) throws IOException {
         if (r.modelDir() == null || r.schedulerFile() == null) throw new IllegalArgumentException("recipe " + r.recipeName() + " needs a model folder");
-        Config c = r.recipe()
-                .withValue("recipe.bits", ConfigValueFactory.fromAnyRef("W" + r.weightBits() + "A" + r.activationBits()))
+        Config c = recipeBlock(r.recipe(), r.recipeName(), r.weightBits(), r.activationBits())
                 .withValue("calibration.scheduler", ConfigValueFactory.fromAnyRef(r.schedulerFile().toAbsolutePath().toString()))
                 .withValue("calibration.sampler", ConfigValueFactory.fromAnyRef(r.sampler()))
                 .withValue("calibration.eta", ConfigValueFactory.fromAnyRef(r.eta()))
                 .withValue("calibration.steps", ConfigValueFactory.fromAnyRef(r.steps()))
                 .withFallback(ConfigFactory.empty());
-        if (!c.hasPath("recipe.name")) {
-            throw new IllegalArgumentException("recipe '" + r.recipeName() + "': no recipe block (set tfmq.quantization.recipe-file "
-                    + "to configs/recipes/" + r.recipeName() + "-w" + r.weightBits() + "a" + r.activationBits() + ".conf)");
-        }
         QuantizationRecipe recipe = QuantizationRecipe.fromConfig(c);
         CalibrationSettings cal = CalibrationSettings.fromConfig(c, Path.of("").toAbsolutePath());
         Path artifact = r.artifactDir().resolve("artifact.safetensors");

@@ -8,12 +8,15 @@ import dev.tfmq.model.unet.TemporalFeatures;
 import dev.tfmq.strategies.recipe.QuantizedModel;
 import dev.tfmq.strategies.temporal.DisturbanceMetric;
 import dev.tfmq.strategies.temporal.MaintenanceStrategy;
+import dev.tfmq.strategies.temporal.SelectionMeasure;
 import dev.tfmq.strategies.temporal.SelectiveTemporalSource;
 import dev.tfmq.strategies.temporal.TemporalFeatureCache;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * A strategies-module {@link QuantizedModel} as the quantized side. Its candidate strategies are the temporal-feature
@@ -22,13 +25,17 @@ import java.util.Map;
  * A recipe with disturbance-aware selection ({@code tfmq}) has both, and the harness's selector decides between them
  * online from the measured disturbance; the table it sends replaces the one chosen at calibration time.
  *
+ * <p>A {@code tfmq} artifact selected by the output error ({@code recipe.temporal.selection.measure = output}) offers
+ * its calibration-time table ({@link #calibratedSelection}): the run starts from it and revises it online, and
+ * {@link #predictWith} serves every member by one candidate for the online probe.
+ *
  * <p>The embedding {@code time_embedding} is not cacheable (only TIB members read it, and a pure-cache forward never
  * computes it), so under both candidates this side reports the quantized TIB's embedding: the two measure alike,
  * the tie goes to {@code tib}, and a selection of {@code cache} for it would be refused.
  */
 public final class StrategiesSide implements DenoiserSide {
-    public static final String TIB = "tib";
-    public static final String CACHE = "cache";
+    public static final String TIB = SelectionTable.TIB;
+    public static final String CACHE = SelectionTable.CACHE;
 
     private final QuantizedModel qm;
     private final List<String> members;
@@ -86,6 +93,38 @@ public final class StrategiesSide implements DenoiserSide {
     }
 
     @Override
+    public Optional<SelectionTable> calibratedSelection() {
+        var t = qm.selection();
+        if (t == null || t.measure() != SelectionMeasure.OUTPUT || strategies.size() < 2) return Optional.empty();
+        Map<Long, String> serving = new LinkedHashMap<>();
+        Map<Long, Map<String, Double>> errors = new LinkedHashMap<>();
+        t.perTimestep().forEach((ts, c) -> {
+            serving.put(ts, c.strategy() == MaintenanceStrategy.CACHE ? CACHE : TIB);
+            errors.put(ts, Map.of(TIB, c.tib(), CACHE, c.cache()));
+        });
+        return Optional.of(SelectionTable.byOutput(strategies, cacheable(), serving, errors));
+    }
+
+    /** The members a cache can serve: every time_emb_proj, not the embedding. */
+    private List<String> cacheable() {
+        return members.stream().filter(m -> !m.equals(UNetSide.EMBEDDING)).toList();
+    }
+
+    @Override
+    public void predictWith(String strategy, INDArray sample, long[] timesteps, INDArray out) {
+        if (!strategies.contains(strategy)) {
+            throw new IllegalArgumentException("quantized side offers strategies " + strategies + ", asked for '" + strategy + "'");
+        }
+        // null: the model's own quantized TIB
+        qm.model().setTemporalFeatureSource(strategy.equals(CACHE) ? qm.cache() : null);
+        try {
+            qm.predict(sample, timesteps, out);
+        } finally {
+            qm.model().setTemporalFeatureSource(applied);
+        }
+    }
+
+    @Override
     public void apply(SelectionTable table) {
         for (String c : table.counts().keySet()) {
             if (!strategies.contains(c)) throw new IllegalArgumentException("quantized side cannot apply strategy '" + c + "' (offers " + strategies + ")");
@@ -102,6 +141,16 @@ public final class StrategiesSide implements DenoiserSide {
 
     /** The harness's decision as the strategies module's table, with the mean disturbance of both candidates. */
     static dev.tfmq.strategies.temporal.SelectionTable toStrategiesTable(SelectionTable table) {
+        if (table.byOutput()) {
+            var out = new dev.tfmq.strategies.temporal.SelectionTable(dev.tfmq.strategies.temporal.SelectionTable.Granularity.STEP,
+                    DisturbanceMetric.REL_L2, SelectionMeasure.OUTPUT);
+            table.serving().forEach((t, c) -> {
+                Map<String, Double> e = table.stepMeasured().getOrDefault(t, Map.of());
+                out.put(t, new dev.tfmq.strategies.temporal.SelectionTable.Choice(strategy(c), e.getOrDefault(TIB, Double.NaN),
+                        e.getOrDefault(CACHE, Double.NaN)));
+            });
+            return out;
+        }
         var g = table.mode().equals("per-step") ? dev.tfmq.strategies.temporal.SelectionTable.Granularity.MEMBER_STEP
                 : dev.tfmq.strategies.temporal.SelectionTable.Granularity.MEMBER;
         var metric = table.metric().equals("cosine") ? DisturbanceMetric.COSINE : DisturbanceMetric.REL_L2;

@@ -46,6 +46,19 @@ public final class Summary {
             sel.put("measured", r.selection().measured());
             sel.put("counts", r.selection().counts());
         }
+        if (r.online() != null) {
+            // the table above is the one sampling started with (the calibration-time table); these are its revisions
+            sel.put("measure", "output");
+            Map<String, Object> online = new LinkedHashMap<>();
+            online.put("rule", Map.of("min_samples", r.online().minSamples(), "confidence", r.online().confidence(),
+                    "delay_batches", r.online().delayBatches()));
+            online.put("revisions", r.online().revisions());
+            online.put("per_step", r.online().steps());
+            Map<String, Long> finalCounts = new LinkedHashMap<>();
+            for (var row : r.online().steps()) finalCounts.merge(row.choice(), 1L, Long::sum);
+            online.put("final_steps_by_serving", finalCounts);
+            sel.put("online", online);
+        }
         s.put("selection", sel);
         Map<String, Object> tp = new LinkedHashMap<>();
         tp.put("samples_this_session", r.samplesThisSession());

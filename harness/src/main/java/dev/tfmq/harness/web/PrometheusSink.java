@@ -4,6 +4,8 @@ import dev.tfmq.harness.actors.LiveSink;
 import dev.tfmq.harness.actors.Publisher;
 import dev.tfmq.harness.eval.DisturbanceTable;
 import dev.tfmq.harness.eval.Estimate;
+import dev.tfmq.harness.eval.OnlineSelection;
+import dev.tfmq.harness.eval.SelectionTable;
 import dev.tfmq.harness.eval.QualitySnapshot;
 import io.prometheus.metrics.config.EscapingScheme;
 import io.prometheus.metrics.core.metrics.Gauge;
@@ -24,7 +26,7 @@ public final class PrometheusSink implements LiveSink {
     private final PrometheusRegistry registry = new PrometheusRegistry();
     private final String run, recipe;
     private final Gauge samplesDone, samplesTotal, throughput, eta, quality, qualityLow, qualityHigh, stepEps, stepTraj,
-            stepOneStep, stepTemporal, choices, nodeSamples, nodeBatches, nodeThroughput, clusterMembers;
+            stepOneStep, stepTemporal, choices, revisions, stepOutputError, nodeSamples, nodeBatches, nodeThroughput, clusterMembers;
 
     public PrometheusSink(String run, String recipe) {
         this.run = run;
@@ -41,6 +43,10 @@ public final class PrometheusSink implements LiveSink {
         stepOneStep = gauge("tfmq_step_one_step_rel_l2", "Mean one-step error of the quantized model on the FP input", "step");
         stepTemporal = gauge("tfmq_step_temporal_rel_l2", "Temporal-feature relative L2 per step and TIB member", "step", "member");
         choices = gauge("tfmq_strategy_choices", "TIB members (or member-steps) choosing each strategy", "strategy");
+        // online selection by the output error
+        revisions = gauge("tfmq_selection_revisions", "Time-steps whose serving the online selection has flipped so far");
+        stepOutputError = gauge("tfmq_selection_step_output_error", "Mean relative L2 error of eps on the FP input per sampling step "
+                + "under each serving (online selection by the output error)", "step", "strategy");
         // cluster runs: one series per node (bounded by the cluster's members, never by samples)
         nodeSamples = gauge("tfmq_node_samples_done", "Samples per side delivered by each cluster node", "node");
         nodeBatches = gauge("tfmq_node_batches_done", "Batches delivered by each cluster node", "node");
@@ -92,6 +98,15 @@ public final class PrometheusSink implements LiveSink {
             case "selection" -> {
                 Publisher.SelectionUpdate s = (Publisher.SelectionUpdate) payload;
                 s.table().counts().forEach((strategy, n) -> choices.labelValues(run, recipe, strategy).set(n));
+                if (s.online() != null) {
+                    revisions.labelValues(run, recipe).set(s.online().revisions().size());
+                    for (OnlineSelection.StepRow r : s.online().steps()) {
+                        if (r.n() == 0) continue;
+                        String step = Integer.toString(r.step());
+                        stepOutputError.labelValues(run, recipe, step, SelectionTable.TIB).set(r.meanTib());
+                        stepOutputError.labelValues(run, recipe, step, SelectionTable.CACHE).set(r.meanCache());
+                    }
+                }
             }
             case "members" -> {
                 Publisher.MembersUpdate m = (Publisher.MembersUpdate) payload;

@@ -53,6 +53,19 @@ class ProtocolSerializationTest {
         perStep.put(981L, Map.of("time_embedding", "cache"));
         SelectionTable sel = new SelectionTable("per-step", "relative-l2", List.of("tib", "cache"), Map.of("time_embedding", "cache"),
                 perStep, Map.of("time_embedding", Map.of("tib", 0.1, "cache", 0.01)));
+        Map<Long, String> serving = new LinkedHashMap<>();
+        serving.put(981L, "tib");
+        serving.put(1L, "cache");
+        Map<Long, Map<String, Double>> stepErrors = new LinkedHashMap<>();
+        stepErrors.put(981L, Map.of("tib", 0.02, "cache", 0.03));
+        stepErrors.put(1L, Map.of("tib", 0.5, "cache", 0.4));
+        SelectionTable output = SelectionTable.byOutput(List.of("tib", "cache"), List.of("down_blocks.0.resnets.0.time_emb_proj"), serving, stepErrors);
+        var errors = new dev.tfmq.strategies.temporal.OutputErrors(new long[] {981, 1}, new double[][] {{0.02, 0.01}, {0.5, 0.6}},
+                new double[][] {{0.03, 0.02}, {0.4, 0.5}});
+        var online = new dev.tfmq.harness.eval.OnlineSelection(output, new long[] {981, 1},
+                new dev.tfmq.harness.eval.OnlineSelection.Settings(2, 0.95, 2));
+        online.commit(0, errors);
+        var view = online.view();
         DisturbanceTable dt = new DisturbanceTable(new long[] {981, 1}, List.of("time_embedding"));
         Estimate e = new Estimate(1.5, 1.2, 1.9, 0.95, 64, "poisson-bootstrap");
         QualitySnapshot q = new QualitySnapshot(64, Map.of("fid", e), Map.of("fid", e, "kid", e), Map.of("fid", e),
@@ -63,23 +76,24 @@ class ProtocolSerializationTest {
         measured.put(981L, Map.of("time_embedding", Map.of("tib", 0.1, "cache", 0.2)));
         return List.of(
                 new BatchSource.RequestBatch(ref()),
-                new BatchConductor.Begin(), new BatchConductor.Assigned(b), new BatchConductor.SourceExhausted(),
+                new BatchConductor.Begin(), new BatchConductor.Assigned(b, null), new BatchConductor.Assigned(b, output), new BatchConductor.SourceExhausted(),
                 new BatchConductor.Stepped("fp", 3, 4, t, null, 0), new BatchConductor.Stepped("quantized", 3, 19, null, t, 123456789L),
                 new BatchConductor.BatchCommitted(3),
-                new DenoisingWorker.RunStep(b, 2, t, ref()), new DenoisingWorker.ProbeTemporal(new long[] {981, 1}, ref()),
+                new DenoisingWorker.RunStep(b, 2, t, null, ref()), new DenoisingWorker.RunStep(b, 0, null, output, ref()), new DenoisingWorker.ProbeTemporal(new long[] {981, 1}, ref()),
                 new DenoisingWorker.ApplySelection(sel, ref()),
-                new DisturbanceMonitor.StepReport("quantized", b, 2, 901, t, t, t, temporal),
-                new DisturbanceMonitor.TemporalProbeReport("quantized", List.of("tib", "cache"), List.of("time_embedding"), byT),
-                new StrategySelector.ProbeMeasured(List.of("tib", "cache"), List.of("time_embedding"), measured),
+                new DisturbanceMonitor.StepReport("quantized", b, 2, 901, t, t, t, temporal, Map.of("tib", t, "cache", t)),
+                new DisturbanceMonitor.TemporalProbeReport("quantized", List.of("tib", "cache"), List.of("time_embedding"), byT, output),
+                new StrategySelector.ProbeMeasured(List.of("tib", "cache"), List.of("time_embedding"), measured, null),
                 new StrategySelector.StepObserved(2, 901, Map.of("time_embedding", 0.25)),
+                new StrategySelector.Revised(output, view),
                 new FeatureWorker.FeaturizeBatch(b, t, t, 10, 20, ref()),
                 new MetricAggregator.BatchFeatures(b, t, t, null, t, new double[] {1e-3}, new double[] {Double.POSITIVE_INFINITY},
                         new double[] {0.9}, 5, 6, ref()),
-                new MetricAggregator.BatchDisturbance(b, dt.state()),
+                new MetricAggregator.BatchDisturbance(b, dt.state(), null), new MetricAggregator.BatchDisturbance(b, dt.state(), errors),
                 new MetricAggregator.SamplingStarted(sel),
                 new Publisher.ProgressUpdate(64, 512, 2, 16, 12.5, Double.NaN, 14.0), new Publisher.StepDone(3, 7, 20, 64),
                 new Publisher.QualityUpdate(q),
-                new Publisher.DisturbanceUpdate(dt.state()), new Publisher.SelectionUpdate(sel, Map.of("time_embedding", 0.01)),
+                new Publisher.DisturbanceUpdate(dt.state()), new Publisher.SelectionUpdate(sel, Map.of("time_embedding", 0.01), null), new Publisher.SelectionUpdate(output, Map.of(), view),
                 new Publisher.GridsReady(3, "iVBORw0=", "iVBORw0="), new Publisher.Status("sampling", "512 samples"),
                 new Publisher.MembersUpdate(List.of(new Publisher.NodeRow("pekko://tfmq@10.0.0.5:25520", List.of("worker"), "up", 3, 96, 1,
                         12.5)), 2),
@@ -87,14 +101,18 @@ class ProtocolSerializationTest {
                 new dev.tfmq.harness.cluster.WorkLedger.Enlist("pekko://tfmq@10.0.0.5:25520", ref()),
                 new dev.tfmq.harness.cluster.WorkLedger.Pull("pekko://tfmq@10.0.0.5:25520", ref()),
                 new dev.tfmq.harness.cluster.WorkLedger.Completed("pekko://tfmq@10.0.0.5:25520", new MetricAggregator.BatchFeatures(b, t, t,
-                        t, t, new double[] {1e-3}, new double[] {30}, new double[] {0.9}, 5, 6, ref()), new MetricAggregator.BatchDisturbance(b, dt.state())),
+                        t, t, new double[] {1e-3}, new double[] {30}, new double[] {0.9}, 5, 6, ref()), new MetricAggregator.BatchDisturbance(b, dt.state(), errors)),
                 new dev.tfmq.harness.cluster.WorkLedger.Refused("pekko://tfmq@10.0.0.5:25520", "model differs"),
                 new dev.tfmq.harness.cluster.WorkLedger.Departed("pekko://tfmq@10.0.0.5:25520"),
                 new dev.tfmq.harness.cluster.WorkerAgent.RunAssignment(new dev.tfmq.harness.cluster.WorkLedger.Descriptor("tfmq { }", "/runs",
                         "{}", "{\"kernels\":\"nd4j-kernels\"}"), sel, ref(), ref(), ref()),
                 new dev.tfmq.harness.cluster.WorkerAgent.RunOver(ref()),
-                new RunCoordinator.SelectionDecided(sel), new RunCoordinator.SelectionApplied("fp"), new RunCoordinator.SamplingFinished(),
-                new RunCoordinator.AggregationDone(new MetricAggregator.Result(64, 2, q, List.of(q), dt.state(), sel, 1, 2, 3, 4, 64)));
+                new dev.tfmq.harness.cluster.WorkLedger.Release(4, 5, output),
+                new BatchSource.Release(0, 8, null), new BatchSource.Release(4, 5, output),
+                new RunCoordinator.SelectionDecided(sel), new RunCoordinator.SelectionApplied("fp"), new RunCoordinator.BatchReleased(4, output),
+                new RunCoordinator.SamplingFinished(),
+                new RunCoordinator.AggregationDone(new MetricAggregator.Result(64, 2, q, List.of(q), dt.state(), sel, null, 1, 2, 3, 4, 64)),
+                new RunCoordinator.AggregationDone(new MetricAggregator.Result(64, 2, q, List.of(q), dt.state(), output, view, 1, 2, 3, 4, 64)));
     }
 
     @Test

@@ -83,6 +83,26 @@ class NewcomerTest {
     }
 
     @Test
+    void aBadSelectionMeasureFailsWithExitTwoNamingTheKey() {
+        Path recipe = CliCommandsTest.root().resolve("configs/recipes/tfmq-w4a8.conf");
+        CliCommandsTest.Run q = CliCommandsTest.run("quantize", "--config", recipe.toString(), "--out", dir.resolve("a.safetensors").toString(),
+                "--set", "recipe.temporal.selection.measure=bogus");
+        assertEquals(2, q.code(), q.out() + q.err());
+        assertTrue(q.err().contains("recipe.temporal.selection.measure") && q.err().contains("'bogus' is not one of"), q.err());
+        assertFalse(Files.exists(dir.resolve("a.safetensors")));
+        long t0 = System.nanoTime();
+        CliCommandsTest.Run run = CliCommandsTest.run("run", quickstart().toString(), "--check", "--run-dir", dir.resolve("r").toString(),
+                "--set", "quantization.overrides.recipe.temporal.selection.measure=bogus", "--set", "quantization.cache-dir=" + dir.resolve("cache"));
+        assertEquals(2, run.code(), run.out() + run.err());
+        assertTrue(run.err().contains("recipe.temporal.selection.measure") && run.err().contains("bogus"), run.err());
+        assertTrue((System.nanoTime() - t0) / 1e9 < 5, "checked before any expensive phase");
+        CliCommandsTest.Run rule = CliCommandsTest.run("run", quickstart().toString(), "--check", "--run-dir", dir.resolve("s").toString(),
+                "--set", "selection.online.confidence=2");
+        assertEquals(2, rule.code(), rule.out() + rule.err());
+        assertTrue(rule.err().contains("tfmq.selection.online.confidence"), rule.err());
+    }
+
+    @Test
     void everySubcommandAnswersHelp() {
         List<List<String>> commands = new ArrayList<>();
         collect(new CommandLine(new Main()), new ArrayList<>(), commands);

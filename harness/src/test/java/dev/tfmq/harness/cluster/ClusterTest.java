@@ -67,8 +67,12 @@ class ClusterTest {
     }
 
     private JsonNode singleNode(String... sets) throws Exception {
+        return singleNode(TestModels.parts(0), sets);
+    }
+
+    private JsonNode singleNode(RunLauncher.Parts parts, String... sets) throws Exception {
         Path base = tmp.resolve("single");
-        new RunLauncher(TestModels.config(base, sets), quiet()).run(base.resolve("run"), false, TestModels.parts(0));
+        new RunLauncher(TestModels.config(base, sets), quiet()).run(base.resolve("run"), false, parts);
         return RunDirectory.JSON.readTree(base.resolve("run/summary.json").toFile());
     }
 
@@ -89,12 +93,13 @@ class ClusterTest {
     }
 
     /** A worker JVM (same JVM flags as this one, so the same kernels) joining the coordinator. */
-    private Process worker(String name, int coordinatorPort, int port, String mode, int delayMillis) throws IOException {
+    private Process worker(String name, int coordinatorPort, int port, String mode, int delayMillis, String... more) throws IOException {
         List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx1g"));
         cmd.addAll(ManagementFactory.getRuntimeMXBean().getInputArguments().stream()
                 .filter(a -> a.startsWith("--add-modules") || a.equals("jdk.incubator.vector") || a.startsWith("-Dtfmq.root")).toList());
         cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), ClusterWorkerMain.class.getName(),
                 "127.0.0.1:" + coordinatorPort, Integer.toString(port), mode, Integer.toString(delayMillis)));
+        cmd.addAll(List.of(more));
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(tmp.resolve(name + ".log").toFile()).start();
         workers.add(p);
         return p;
@@ -168,6 +173,28 @@ class ClusterTest {
             assertTrue(w.waitFor(60, TimeUnit.SECONDS), "worker still running after the run ended");
             assertEquals(0, w.exitValue(), "a worker ends with exit code 0 when the run is over");
         }
+    }
+
+    /**
+     * Selection by the output error revised online: the workers sample every batch with the table the coordinator
+     * released it with, so the revisions and every statistic equal the single-node run's.
+     */
+    @Test
+    void twoWorkerJvmsReviseTheOnlineSelectionAsASingleNodeDoes() throws Exception {
+        Path artifact = dev.tfmq.harness.OnlineTestModels.writeArtifact(tmp);
+        String[] sets = {"run.samples=64", "metrics.every-batches=3", "monitor.probe-samples=8", "selection.online.min-samples=8",
+                "selection.online.delay-batches=3"};
+        JsonNode single = singleNode(dev.tfmq.harness.OnlineTestModels.parts(artifact, 0), sets);
+        assertTrue(single.at("/selection/online/revisions").size() > 0, "the run revised its table: " + single.at("/selection/online"));
+        int port = freePort();
+        CompletableFuture<JsonNode> run = coordinator(port, dev.tfmq.harness.OnlineTestModels.parts(artifact, 0),
+                settings(sets, "cluster.min-workers=2"));
+        worker("w1", port, freePort(), "online", 20, artifact.toString());
+        worker("w2", port, freePort(), "online", 20, artifact.toString());
+        JsonNode cluster = run.get(180, TimeUnit.SECONDS);
+        assertSameStatistics(single, cluster);
+        assertEquals(single.at("/selection/online/revisions"), cluster.at("/selection/online/revisions"));
+        assertEveryBatchCommittedOnce(8);
     }
 
     @Test

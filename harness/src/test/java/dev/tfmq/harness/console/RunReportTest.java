@@ -32,6 +32,17 @@ class RunReportTest {
             """;
 
     @Test
+    void anOnlineSelectionListsItsRevisions() throws Exception {
+        JsonNode s = new ObjectMapper().readTree("{\"run\": {\"name\": \"q\", \"samples_per_side\": 256, \"steps\": 20, \"scheduler\": \"ddim\"},"
+                + "\"recipe\": {\"name\": \"tfmq\", \"bits\": \"W4A8\"}, \"selection\": {\"online\": {"
+                + "\"final_steps_by_serving\": {\"tib\": 12, \"cache\": 8}, \"revisions\": [{\"timestep\": 350, \"from\": \"tib\","
+                + "\"to\": \"cache\", \"fromBatch\": 3, \"n\": 32, \"meanDifference\": 0.0012, \"low\": 0.0004, \"high\": 0.002}]}}}");
+        String t = RunReport.table(s, Path.of("runs/q"), null);
+        assertTrue(t.contains("selection    by the output error, per step: 12 tib, 8 cache; 1 revision online"), t);
+        assertTrue(t.contains("t=350  tib -> cache from batch 3 (n = 32, e_tib - e_cache 0.00120 [0.000400, 0.00200])"), t);
+    }
+
+    @Test
     void tableShowsBothSidesWithIntervalsGateAndReports() throws Exception {
         JsonNode s = new ObjectMapper().readTree(SUMMARY);
         String t = RunReport.table(s, Path.of("runs/quickstart"), "http://127.0.0.1:4242/");

@@ -273,6 +273,9 @@ public final class UNet2DModel implements Denoiser {
     /** Replaces the temporal-feature computation (null restores the model's own TIB). */
     public void setTemporalFeatureSource(TemporalFeatureSource source) { this.temporalSource = source; }
 
+    /** The source installed by {@link #setTemporalFeatureSource}, or null when the model runs its own TIB. */
+    public TemporalFeatureSource temporalFeatureSource() { return temporalSource; }
+
     /** Computes the temporal features for these time-steps with the model's own TIB. */
     public TemporalFeatures computeTemporalFeatures(long[] timesteps) {
         TemporalFeatures tf = temporalBuffers(timesteps);

@@ -41,7 +41,8 @@ import java.util.Map;
  *   <li>{@code a/<site>/t}, {@code /scale}, {@code /zero}: each activation quantizer's table, one row per
  *       time-step (t = −1 for a grid shared by all time-steps);</li>
  *   <li>{@code c/t} and {@code c/<member>/codes|scale|zero}: the temporal-feature cache;</li>
- *   <li>metadata: format, recipe (HOCON), selection table, site kinds, provenance (model SHA-256 over its
+ *   <li>metadata: format, recipe (HOCON), selection table (with its measure and, selected by the output error, each
+ *       time-step's decision and both candidates' mean ε̂ error), site kinds, provenance (model SHA-256 over its
  *       parameters, seeds, schedule, timings, versions).</li>
  * </ul>
  * Reading it onto the same full-precision model rebuilds every fake-quantized weight and activation grid from the
@@ -255,6 +256,8 @@ public final class QuantizationArtifact {
         ObjectNode o = JSON.createObjectNode();
         o.put("granularity", t.granularity().name());
         o.put("metric", t.metric().name());
+        // added with the output measure; an artifact without it was selected by feature distance
+        o.put("measure", t.measure().name());
         ObjectNode pm = o.putObject("member");
         t.perMember().forEach((m, c) -> choice(pm.putObject(m), c));
         ObjectNode ps = o.putObject("member_step");
@@ -262,6 +265,10 @@ public final class QuantizationArtifact {
             ObjectNode mo = ps.putObject(m);
             steps.forEach((ts, c) -> choice(mo.putObject(Long.toString(ts)), c));
         });
+        if (t.granularity() == SelectionTable.Granularity.STEP) {
+            ObjectNode st = o.putObject("step");
+            t.perTimestep().forEach((ts, c) -> choice(st.putObject(Long.toString(ts)), c));
+        }
         return o;
     }
 
@@ -274,7 +281,8 @@ public final class QuantizationArtifact {
     static SelectionTable parseSelection(Path file, JsonNode o) throws FormatException {
         try {
             SelectionTable t = new SelectionTable(SelectionTable.Granularity.valueOf(o.path("granularity").asText()),
-                    dev.tfmq.strategies.temporal.DisturbanceMetric.valueOf(o.path("metric").asText()));
+                    dev.tfmq.strategies.temporal.DisturbanceMetric.valueOf(o.path("metric").asText()),
+                    dev.tfmq.strategies.temporal.SelectionMeasure.valueOf(o.path("measure").asText("FEATURE")));
             for (Iterator<Map.Entry<String, JsonNode>> it = o.path("member").fields(); it.hasNext(); ) {
                 Map.Entry<String, JsonNode> e = it.next();
                 t.put(e.getKey(), choice(e.getValue()));
@@ -286,8 +294,15 @@ public final class QuantizationArtifact {
                     t.put(e.getKey(), Long.parseLong(st.getKey()), choice(st.getValue()));
                 }
             }
+            for (Iterator<Map.Entry<String, JsonNode>> it = o.path("step").fields(); it.hasNext(); ) {
+                Map.Entry<String, JsonNode> e = it.next();
+                t.put(Long.parseLong(e.getKey()), choice(e.getValue()));
+            }
+            if (t.granularity() == SelectionTable.Granularity.STEP && t.perTimestep().isEmpty()) {
+                throw new IllegalArgumentException("a per-time-step table without decisions");
+            }
             return t;
-        } catch (IllegalArgumentException e) {
+        } catch (IllegalArgumentException | IllegalStateException e) {
             throw new FormatException(file, "selection table is malformed: " + e.getMessage());
         }
     }

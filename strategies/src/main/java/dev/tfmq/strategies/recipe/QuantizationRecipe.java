@@ -9,6 +9,7 @@ import dev.tfmq.strategies.quant.UnknownTimestepPolicy;
 import dev.tfmq.strategies.quant.WeightInit;
 import dev.tfmq.strategies.recon.ReconstructionSettings;
 import dev.tfmq.strategies.temporal.DisturbanceMetric;
+import dev.tfmq.strategies.temporal.SelectionMeasure;
 import dev.tfmq.strategies.temporal.SelectionTable;
 import dev.tfmq.strategies.temporal.TemporalFeatureCache;
 
@@ -56,8 +57,14 @@ public record QuantizationRecipe(
     public record Activation(ActivationCalibrationMode calibration, FscScope scope, ActivationInit init,
                              UnknownTimestepPolicy unknownTimestep, int stepSizeIterations, double stepSizeLr) {}
 
+    /**
+     * @param metric       the feature distance of the {@link SelectionMeasure#FEATURE} measure
+     * @param measure      what selection compares the candidates by (temporal-feature distance or output error)
+     * @param probeSamples FP trajectories the {@link SelectionMeasure#OUTPUT} measure runs both candidates on
+     */
     public record Temporal(TemporalStrategy strategy, int cacheBits, TemporalFeatureCache.Uncached uncached,
-                           DisturbanceMetric metric, SelectionTable.Granularity granularity) {}
+                           DisturbanceMetric metric, SelectionTable.Granularity granularity, SelectionMeasure measure,
+                           int probeSamples) {}
 
     /**
      * Parses a HOCON file (with its includes, resolving {@code ${?ENV}} overrides such as TFMQ_BITS), for
@@ -132,8 +139,11 @@ public record QuantizationRecipe(
 
         ConfigFields tf = new ConfigFields(f.sub("temporal"), "recipe.temporal",
                 Set.of("strategy", "cache-bits", "uncached", "selection"));
-        ConfigFields sel = new ConfigFields(tf.sub("selection"), "recipe.temporal.selection", Set.of("metric", "granularity"));
+        ConfigFields sel = new ConfigFields(tf.sub("selection"), "recipe.temporal.selection",
+                Set.of("measure", "metric", "granularity", "samples"));
         int defaultCacheBits = bits.quantizesActivations() ? bits.activation() : 8;
+        SelectionMeasure measure = sel.choice("measure", "feature", Map.of("feature", SelectionMeasure.FEATURE,
+                "output", SelectionMeasure.OUTPUT));
         Temporal temporal = new Temporal(
                 tf.choice("strategy", "tib", Map.of("tib", TemporalStrategy.TIB, "cache", TemporalStrategy.CACHE,
                         "selection", TemporalStrategy.SELECTION)),
@@ -141,10 +151,28 @@ public record QuantizationRecipe(
                 tf.choice("uncached", "fail", Map.of("fail", TemporalFeatureCache.Uncached.FAIL,
                         "fallback", TemporalFeatureCache.Uncached.FALLBACK)),
                 sel.choice("metric", "rel-l2", Map.of("rel-l2", DisturbanceMetric.REL_L2, "cosine", DisturbanceMetric.COSINE)),
-                sel.choice("granularity", "member", Map.of("member", SelectionTable.Granularity.MEMBER,
-                        "member-step", SelectionTable.Granularity.MEMBER_STEP)));
+                granularity(sel, measure), measure, sel.integer("samples", 16, 1, 1 << 16));
         String rendered = c.root().render(ConfigRenderOptions.concise());
         return new QuantizationRecipe(name, bits, layers, init, rs, act, temporal, rendered);
+    }
+
+    /**
+     * The feature measure decides per member (or per member and time-step); the output measure per time-step for
+     * every member together, because the output error belongs to the whole serving at a step, not to one member.
+     */
+    private static SelectionTable.Granularity granularity(ConfigFields sel, SelectionMeasure measure) {
+        SelectionTable.Granularity g = sel.choice("granularity", measure == SelectionMeasure.OUTPUT ? "step" : "member",
+                Map.of("member", SelectionTable.Granularity.MEMBER, "member-step", SelectionTable.Granularity.MEMBER_STEP,
+                        "step", SelectionTable.Granularity.STEP));
+        if (measure == SelectionMeasure.OUTPUT && g != SelectionTable.Granularity.STEP) {
+            throw new IllegalArgumentException(sel.at("granularity") + ": '" + sel.string("granularity", "") + "' with measure = output; "
+                    + "the output measure decides per time-step for all members together: use granularity = step (or leave it out)");
+        }
+        if (measure == SelectionMeasure.FEATURE && g == SelectionTable.Granularity.STEP) {
+            throw new IllegalArgumentException(sel.at("granularity") + ": 'step' decides by the output error: set measure = output, "
+                    + "or use member or member-step with the feature measure");
+        }
+        return g;
     }
 
     private static BitWidths readBits(ConfigFields f) {

@@ -13,6 +13,10 @@ import dev.tfmq.strategies.quant.WeightQuantization;
 import dev.tfmq.strategies.recon.WeightReconstruction;
 import dev.tfmq.strategies.temporal.DisturbanceMonitor;
 import dev.tfmq.strategies.temporal.DisturbanceProbe;
+import dev.tfmq.strategies.temporal.OutputErrorProbe;
+import dev.tfmq.strategies.temporal.OutputErrorSelection;
+import dev.tfmq.strategies.temporal.OutputErrors;
+import dev.tfmq.strategies.temporal.SelectionMeasure;
 import dev.tfmq.strategies.temporal.SelectionTable;
 import dev.tfmq.strategies.temporal.SelectiveTemporalSource;
 import dev.tfmq.strategies.temporal.StrategySelector;
@@ -30,6 +34,11 @@ import java.util.TreeSet;
  * blocks in forward order) → activation calibration (FSC for the TIB, EMA Min-Max for the rest) → temporal
  * strategy (cache built from the FP TIB; selection measured against the FP TIB). Each phase's wall time goes into
  * the provenance.
+ *
+ * <p>Selection by the output error ({@link SelectionMeasure#OUTPUT}) needs the finished model, every activation
+ * calibrated: the FP trajectory it probes is recorded first, while the model is still full precision; the other
+ * activations are calibrated with the cache serving (the features closest to FP); then both servings are measured
+ * on the fully quantized model and the chosen per-step table is installed.
  */
 public final class RecipeRunner {
     private RecipeRunner() {}
@@ -55,6 +64,16 @@ public final class RecipeRunner {
         prov.put("calibration_samples", Integer.toString(data.size()));
         prov.put("calibration_steps", Arrays.toString(data.steps()));
         prov.put("time_calibration_data_s", secs(t0));
+        QuantizationRecipe.Temporal tp = recipe.temporal();
+        boolean byOutput = tp.strategy() == QuantizationRecipe.TemporalStrategy.SELECTION && tp.measure() == SelectionMeasure.OUTPUT;
+        OutputErrorProbe.FpTrajectory probeTrajectory = null;
+        if (byOutput) {
+            t0 = System.nanoTime();
+            progress.onProgress("calibration-data", "recording " + tp.probeSamples() + " FP trajectories for the output-error probe");
+            probeTrajectory = OutputErrorProbe.record(fp, cal.createScheduler(), schedule, cal.seed(), sampleShape(fp),
+                    tp.probeSamples(), cal.batch());
+            prov.put("time_output_probe_trajectories_s", secs(t0));
+        }
 
         TimestepContext ctx = new TimestepContext();
         t0 = System.nanoTime();
@@ -99,19 +118,23 @@ public final class RecipeRunner {
         TemporalFeatureCache cache = null;
         SelectionTable selection = null;
         TemporalFeatureSource source = null;
-        QuantizationRecipe.Temporal tp = recipe.temporal();
         if (tp.strategy() != QuantizationRecipe.TemporalStrategy.TIB) {
             progress.onProgress("temporal", "caching temporal features at " + tp.cacheBits() + " bits");
             cache = TemporalFeatureCache.build(fpTib, schedule.distinctTimesteps(), tp.cacheBits(), tp.uncached());
             source = cache;
             prov.put("cache_bytes", Long.toString(cache.packedBytes()));
             prov.put("cache_fp32_bytes", Long.toString(cache.float32Bytes()));
-            if (tp.strategy() == QuantizationRecipe.TemporalStrategy.SELECTION) {
+            if (byOutput) {
+                // provisional: decided by the output probe once every activation is calibrated (see class doc)
+                progress.onProgress("temporal", "serving the cache while the other activations are calibrated; "
+                        + "selection by the output error follows");
+            } else if (tp.strategy() == QuantizationRecipe.TemporalStrategy.SELECTION) {
                 progress.onProgress("temporal", "measuring TIB vs cache disturbance");
                 DisturbanceMonitor mon = new DisturbanceMonitor();
                 DisturbanceProbe.measure(fp, ctx, fpTib, cache, schedule.distinctTimesteps(), mon);
                 selection = new StrategySelector(tp.metric(), tp.granularity()).select(mon);
                 source = new SelectiveTemporalSource(cache, selection);
+                prov.put("selection_measure", "feature");
                 prov.put("selection_counts", selection.counts().toString());
             }
         }
@@ -135,17 +158,39 @@ public final class RecipeRunner {
             }
         }
         prov.put("time_activation_calibration_s", String.format("%.3f", tibActSecs + (System.nanoTime() - t0) / 1e9));
-        prov.put("time_total_s", secs(start));
         data.close();
+        if (byOutput) {
+            t0 = System.nanoTime();
+            progress.onProgress("temporal", "measuring the output error of TIB vs cache serving at " + schedule.size()
+                    + " steps on " + tp.probeSamples() + " FP trajectories");
+            // the QuantizedModel installs weights and activations, so the probe sees the model exactly as deployed
+            QuantizedModel probed = new QuantizedModel(fp, ctx, wq, aq, cache, null, cache);
+            OutputErrors errors = OutputErrorProbe.measure(probed, fp, cache, probeTrajectory);
+            selection = OutputErrorSelection.select(errors);
+            source = new SelectiveTemporalSource(cache, selection);
+            prov.put("selection_measure", "output");
+            prov.put("selection_counts", selection.counts().toString());
+            // what the feature measure would have chosen on this same model, for comparison (costs TIB passes only)
+            DisturbanceMonitor mon = new DisturbanceMonitor();
+            DisturbanceProbe.measure(fp, ctx, fpTib, cache, schedule.distinctTimesteps(), mon);
+            prov.put("selection_by_feature_counts", new StrategySelector(tp.metric(), SelectionTable.Granularity.MEMBER)
+                    .select(mon).counts().toString());
+            prov.put("time_output_probe_s", secs(t0));
+        }
+        prov.put("time_total_s", secs(start));
         QuantizedModel qm = new QuantizedModel(fp, ctx, wq, aq, cache, selection, source);
         qm.provenance().putAll(prov);
         qm.provenance().put("recipe", recipe.rendered());
         return qm;
     }
 
-    static CalibrationStore generate(UNet2DModel fp, CalibrationSettings cal, TimestepSchedule schedule, ProgressListener progress) {
+    static long[] sampleShape(UNet2DModel fp) {
         long sz = fp.config().sampleSize() == null ? 32 : fp.config().sampleSize();
-        long[] chw = {fp.config().inChannels(), sz, sz};
+        return new long[] {fp.config().inChannels(), sz, sz};
+    }
+
+    static CalibrationStore generate(UNet2DModel fp, CalibrationSettings cal, TimestepSchedule schedule, ProgressListener progress) {
+        long[] chw = sampleShape(fp);
         CalibrationStore store = new CalibrationStore(chw, cal.memoryBudget(), cal.spillDir());
         TrajectoryCalibration tc = new TrajectoryCalibration(fp, cal.createScheduler(), schedule, cal.seed(), chw, cal.batch(), progress);
         if (cal.data() == CalibrationSettings.DataMode.PTQ4DM) {
