@@ -41,7 +41,8 @@ class OutputBiasProbeTest {
         CalibrationSettings cal = new CalibrationSettings(s, SchedulerConfig.Kind.DDIM, 0.0, 5, CalibrationSettings.Spacing.CONFIG,
                 CalibrationSettings.DataMode.QDIFFUSION, 4, 2, 0, true, 16, 0.4, 0.4, 4, 1L << 24, null, 7);
         QuantizationRecipe r = QuantizationRecipe.fromConfig(ConfigFactory.parseString("recipe { name = probe-test, bits = W4A8, "
-                + "reconstruction.enabled = false, activation { calibration = fsc, fsc-scope = all }, temporal.strategy = tib }"));
+                + "reconstruction.enabled = false, activation { calibration = fsc, fsc-scope = all }, temporal.strategy = tib, "
+                + "bias-correction = false }"));
         return RecipeRunner.quantize(TinyModels.random(9), r, cal, ProgressListener.NONE);
     }
 
