@@ -1,5 +1,7 @@
 package dev.tfmq.strategies.bias;
 
+import dev.tfmq.model.nn.Conv2d;
+import dev.tfmq.model.nn.Linear;
 import dev.tfmq.model.nn.Module;
 import dev.tfmq.model.nn.ModuleHook;
 import dev.tfmq.model.unet.UNet2DModel;
@@ -59,10 +61,7 @@ public final class BiasCorrection {
         for (String p : quantizedLayers) {
             Module m = model.module(p);
             if (model.isTemporal(p)) continue;
-            if ((m instanceof dev.tfmq.model.nn.Conv2d c && c.bias() != null)
-                    || (m instanceof dev.tfmq.model.nn.Linear l && l.bias() != null)) {
-                out.add(p);
-            }
+            if ((m instanceof Conv2d c && c.bias() != null) || (m instanceof Linear l && l.bias() != null)) out.add(p);
         }
         return out;
     }

@@ -3,6 +3,7 @@ package dev.tfmq.strategies.bias;
 import dev.tfmq.model.nn.Module;
 import dev.tfmq.model.nn.ModuleHook;
 import dev.tfmq.model.unet.UNet2DModel;
+import dev.tfmq.strategies.quant.FloatAccess;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 import java.util.ArrayList;
@@ -183,8 +184,7 @@ final class LayerTaps implements AutoCloseable {
         }
 
         static double[] batchSum(INDArray in) {
-            dev.tfmq.strategies.quant.FloatAccess f = dev.tfmq.strategies.quant.FloatAccess.of(
-                    dev.tfmq.strategies.quant.FloatAccess.isContiguousC(in) ? in : in.dup('c'));
+            FloatAccess f = FloatAccess.of(FloatAccess.isContiguousC(in) ? in : in.dup('c'));
             int per = Math.toIntExact(f.length() / in.size(0));
             double[] s = new double[per];
             for (long b = 0, i = 0; b < in.size(0); b++) {

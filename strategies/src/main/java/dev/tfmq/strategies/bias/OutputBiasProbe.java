@@ -150,9 +150,8 @@ public final class OutputBiasProbe {
         Module layer = q.model().module(path);
         boolean quantized = q.weights().contains(path);
         double[] ownWeight = new double[ch];
-        double[] ownAct = new double[ch];
         LayerTaps.InputSums in = qTaps.inputs(path);
-        INDArray wq = currentWeight(layer);
+        INDArray wq = OutputChannels.weight(layer);
         if (quantized) {
             WeightQuantizer wz = q.weights().get(path);
             ownWeight = OutputChannels.meanResponse(layer, wq.castTo(DataType.DOUBLE).sub(wz.fpWeight().castTo(DataType.DOUBLE)),
@@ -162,7 +161,7 @@ public final class OutputBiasProbe {
         double[] qd = in.quantizedMean();
         double[] delta = new double[raw.length];
         for (int i = 0; i < raw.length; i++) delta[i] = qd[i] - raw[i];
-        ownAct = OutputChannels.meanResponse(layer, wq, delta, in.imageShape());
+        double[] ownAct = OutputChannels.meanResponse(layer, wq, delta, in.imageShape());
         // per-step shifts against the pooled one, in units of the pooled FP std
         double residual = 0;
         long residualCount = 0;
@@ -183,11 +182,6 @@ public final class OutputBiasProbe {
         return new LayerShift(path, quantized, q.model().isTemporal(path), ch, rms(z), maxAbs(z), mean(z),
                 rms(zScores(ownWeight, sFp)), rms(zScores(ownAct, sFp)),
                 residualCount == 0 ? 0 : Math.sqrt(residual / residualCount), mFp, sFp, shift);
-    }
-
-    private static INDArray currentWeight(Module m) {
-        if (m instanceof dev.tfmq.model.nn.Conv2d c) return c.weight();
-        return ((dev.tfmq.model.nn.Linear) m).weight();
     }
 
     /** z per channel; NaN where the FP channel is constant. */

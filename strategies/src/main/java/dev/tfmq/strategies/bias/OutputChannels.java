@@ -17,6 +17,13 @@ final class OutputChannels {
         throw new IllegalArgumentException("module '" + m.path() + "' (" + m.kind() + ") is not a conv or linear layer");
     }
 
+    /** The weight the layer computes with now (fake-quantized when quantization is applied). */
+    static INDArray weight(Module m) {
+        if (m instanceof Conv2d c) return c.weight();
+        if (m instanceof Linear l) return l.weight();
+        throw new IllegalArgumentException("module '" + m.path() + "' (" + m.kind() + ") is not a conv or linear layer");
+    }
+
     static INDArray bias(Module m) {
         INDArray b = m instanceof Conv2d c ? c.bias() : m instanceof Linear l ? l.bias() : null;
         if (b == null) throw new IllegalArgumentException("layer '" + m.path() + "' has no bias to correct");

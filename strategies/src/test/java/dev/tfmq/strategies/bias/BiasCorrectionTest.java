@@ -48,31 +48,26 @@ class BiasCorrectionTest {
         return idx;
     }
 
-    /** Per layer, the channel means of its output over the samples, in the model's current state. */
-    static List<double[]> means(UNet2DModel m, List<String> layers, CalibrationStore d) {
+    /** Per layer, the channel moments of its output over the samples, in the model's current state. */
+    static List<ChannelMoments> moments(UNet2DModel m, List<String> layers, CalibrationStore d) {
         try (LayerTaps taps = new LayerTaps(m, layers, 1, false)) {
             taps.setSlot(0);
             for (int k : d.steps()) {
                 int[] idx = d.indicesOfStep(k);
                 m.forward(d.x(idx), d.timesteps(idx), Nd4j.create(DataType.FLOAT, idx.length, 1, 16, 16));
             }
-            List<double[]> out = new ArrayList<>();
-            for (String p : layers) out.add(taps.moments(p, 0).means());
+            List<ChannelMoments> out = new ArrayList<>();
+            for (String p : layers) out.add(taps.moments(p, 0));
             return out;
         }
     }
 
+    static List<double[]> means(UNet2DModel m, List<String> layers, CalibrationStore d) {
+        return moments(m, layers, d).stream().map(ChannelMoments::means).toList();
+    }
+
     static List<double[]> stds(UNet2DModel m, List<String> layers, CalibrationStore d) {
-        try (LayerTaps taps = new LayerTaps(m, layers, 1, false)) {
-            taps.setSlot(0);
-            for (int k : d.steps()) {
-                int[] idx = d.indicesOfStep(k);
-                m.forward(d.x(idx), d.timesteps(idx), Nd4j.create(DataType.FLOAT, idx.length, 1, 16, 16));
-            }
-            List<double[]> out = new ArrayList<>();
-            for (String p : layers) out.add(taps.moments(p, 0).stds());
-            return out;
-        }
+        return moments(m, layers, d).stream().map(ChannelMoments::stds).toList();
     }
 
     /** RMS over every channel of every layer of (q − fp) / std. */
