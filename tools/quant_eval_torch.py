@@ -4,6 +4,8 @@ tfmq calibrates on the CPU (that is the implementation under test). Sampling tho
 fake-quantized model takes hours on 2 cores, but seconds on a GPU, which has PyTorch and no Java. This script
 rebuilds the artifact's model in tools/unet2d.py exactly as QuantizationArtifact.read does in Java:
   * weights: w = Δ_c · (code − z_c) per output channel (float64, rounded to float32), from the packed codes;
+  * bias correction: for every "bc/<layer>" tensor (δ per output channel, float64) the layer's bias becomes
+    b_fp − δ, computed in float64 and rounded to float32 as BiasOffsets.install does;
   * activations: every site of the artifact, per-tensor fake quantization
     x̂ = Δ · (clip(round_half_even(x / Δ) + z, 0, 2^b − 1) − z) in float64, with the site's grid for the current
     time-step (per-step tables from FSC, or one shared grid; a step not in a table takes the nearest one):
@@ -102,6 +104,19 @@ class QuantizedUNet:
                 zp = tensors[f"w/{path}/zero"].astype(np.int64)[:, None]
                 deq = (sc * (codes - zp)).astype(np.float32).reshape(tuple(w.shape))
                 w.copy_(torch.from_numpy(deq))
+            self.bias_corrected = 0
+            for key, delta in tensors.items():
+                if not key.startswith("bc/"):
+                    continue
+                path = key[len("bc/"):]
+                bias = getattr(modules.get(path), "bias", None)
+                if bias is None:
+                    sys.exit(f"{artifact}: bias correction of '{path}', which is no layer with a bias")
+                if delta.shape != tuple(bias.shape):
+                    sys.exit(f"{artifact}: bias correction of '{path}' has shape {delta.shape}, the bias {tuple(bias.shape)}")
+                fixed = (bias.detach().numpy().astype(np.float64) - delta.astype(np.float64)).astype(np.float32)
+                bias.copy_(torch.from_numpy(fixed))
+                self.bias_corrected += 1
         self.unet.to(device)
         self.device = device
         # activation sites
@@ -256,7 +271,8 @@ def main():
         done += n
         print(f"{done}/{args.num} samples, {time.time() - t0:.1f} s", flush=True)
     report = {"artifact": args.artifact, "strategy": qm.strategy, "serve": args.serve,
-              "split_t": args.split_t if args.serve == "split" else None, "sites": len(qm.grids), "steps": args.steps,
+              "split_t": args.split_t if args.serve == "split" else None, "sites": len(qm.grids),
+              "bias_corrected_layers": qm.bias_corrected, "steps": args.steps,
               "num": args.num, "seed": args.seed, "seconds": time.time() - t0, "torch": torch.__version__}
     if args.compare:
         names = sorted(p for p in os.listdir(args.compare) if p.endswith(".png"))

@@ -7,7 +7,7 @@ import picocli.CommandLine.Command;
 @Command(name = "tfmq", mixinStandardHelpOptions = true, version = "tfmq 0.1.0",
         description = "Quantize diffusion models without breaking their sense of time, and prove it live.",
         subcommands = {ModelCommand.class, SampleCommand.class, DataCommand.class, FidCommand.class, StatsCommand.class, BenchCommand.class,
-                QuantizeCommand.class, RunCommand.class, WorkerCommand.class, QuickstartCommand.class, GateCommand.class, CommandLine.HelpCommand.class})
+                QuantizeCommand.class, ProbeCommand.class, RunCommand.class, WorkerCommand.class, QuickstartCommand.class, GateCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
     static {
         // ND4J logs its backend banner at INFO; keep the terminal for our own output unless asked.

@@ -79,11 +79,7 @@ public final class SampleCommand implements Callable<Integer> {
         UNet2DModel unet = UNet2DModel.load(dir);
         SchedulerConfig cfg = SchedulerConfig.read(schedulerConfig(dir));
         SchedulerConfig.Kind kind = Schedulers.kind(scheduler);
-        TimestepSchedule schedule = switch (skip) {
-            case "uniform" -> TimestepSchedule.spaced(cfg, steps);
-            case "quadratic" -> TimestepSchedule.quadratic(cfg.numTrainTimesteps(), steps);
-            default -> throw new IllegalArgumentException("--skip '" + skip + "': expected uniform or quadratic");
-        };
+        TimestepSchedule schedule = schedule(cfg, skip, steps);
         Denoiser denoiser = unet;
         String what = "";
         if (artifact != null) {
@@ -116,6 +112,15 @@ public final class SampleCommand implements Callable<Integer> {
         System.out.printf("wrote %s: %d images, %s %d steps, seed %d%s, %.1f s (%.2f images/s)%n", out, num,
                 kind.name().toLowerCase(), schedule.size(), seed, what, secs, num / secs);
         return 0;
+    }
+
+    /** The sampling time-steps of {@code --skip} (uniform: the config's timestep_spacing; quadratic) and {@code --steps}. */
+    static TimestepSchedule schedule(SchedulerConfig cfg, String skip, int steps) {
+        return switch (skip) {
+            case "uniform" -> TimestepSchedule.spaced(cfg, steps);
+            case "quadratic" -> TimestepSchedule.quadratic(cfg.numTrainTimesteps(), steps);
+            default -> throw new IllegalArgumentException("--skip '" + skip + "': expected uniform or quadratic");
+        };
     }
 
     /** diffusers layouts: {@code DIR/scheduler/} (our bundled models) or a sibling {@code scheduler/} (pipelines). */

@@ -123,6 +123,24 @@ class CliCommandsTest {
         assertTrue(r.out().contains("quantized (q-diffusion)"), r.out());
         double diff = Npy.read(q).sub(Npy.read(fp)).amaxNumber().doubleValue();
         assertTrue(diff > 1e-3, "W4A8 samples differ from FP ones, max |diff| = " + diff);
+        // the bias probe on the FP trajectories of the same model: one row per step, the layers, the CSV files
+        Path csv = dir.resolve("probe");
+        Run probe = run("probe", "bias", "--artifact", artifact.toString(), "--model", unetDir.toString(), "--steps", "3",
+                "--num", "2", "--batch", "1", "--csv", csv.toString());
+        assertEquals(0, probe.code(), probe.err());
+        assertTrue(probe.out().contains("(q-diffusion W4A8), ddim 3 steps, 2 FP trajectories from seed 0"), probe.out());
+        assertTrue(probe.out().contains("up_blocks.0.resnets.0.conv2"), probe.out());
+        assertEquals(4, Files.readAllLines(csv.resolve("steps.csv")).size(), "header + 3 steps");
+        assertTrue(Files.readString(csv.resolve("layers.csv")).contains("conv_out,fp,0,"));
+        Run top = run("probe", "bias", "--artifact", artifact.toString(), "--model", unetDir.toString(), "--steps", "3",
+                "--num", "1", "--top", "2", "--weights-only");
+        assertEquals(0, top.code(), top.err());
+        assertTrue(top.out().contains("activations off"), top.out());
+        String layers = top.out().substring(top.out().indexOf("per layer"));
+        assertEquals(4, layers.lines().count(), "title, header and the 2 layers of largest shift: " + layers);
+        Run badProbe = run("probe", "bias", "--artifact", artifact.toString(), "--model", unetDir.toString(), "--num", "0");
+        assertEquals(2, badProbe.code());
+        assertTrue(badProbe.err().contains("--num must be >= 1"), badProbe.err());
         // an artifact is bound to the weights it was made from
         Path other = dir.resolve("other/unet");
         Files.createDirectories(other);
@@ -134,6 +152,24 @@ class CliCommandsTest {
                 "--artifact", artifact.toString());
         assertEquals(2, wrong.code());
         assertTrue(wrong.err().contains("SHA-256"), wrong.err());
+    }
+
+    @Test
+    void dataPixelsMeasuresBrightnessAndSaturation() throws Exception {
+        // four images: two white, one black, one mid-grey (128/255)
+        INDArray imgs = Nd4j.zeros(DataType.FLOAT, 4, 1, 28, 28);
+        imgs.slice(0).assign(1.0);
+        imgs.slice(1).assign(1.0);
+        imgs.slice(3).assign(128 / 255.0);
+        Path folder = dir.resolve("px");
+        PngImages.write(folder, imgs, PixelRange.ZERO_ONE, 0);
+        Run r = run("data", "pixels", "--data", folder.toString());
+        assertEquals(0, r.code(), r.err());
+        double mean = (2 + 128 / 255.0) / 4;
+        assertTrue(r.out().contains(String.format("%8.4f", mean)) && r.out().contains(" 50.000%") && r.out().contains(" 25.00%"), r.out());
+        Run none = run("data", "pixels", "--data", dir.resolve("missing").toString());
+        assertEquals(2, none.code());
+        assertTrue(none.err().contains("missing"), none.err());
     }
 
     @Test

@@ -2,7 +2,7 @@ package dev.tfmq.strategies.recipe;
 
 /**
  * Receives progress of a quantization run (phase names: calibration-data, weights, tiar, blocks, activations,
- * activation-steps, temporal).
+ * activation-steps, temporal, bias-correction).
  *
  * <p>{@link #onProgress} announces a phase or a unit of work (one line each); {@link #onWork} reports how far a
  * long loop inside it has come. Loops may call {@code onWork} on every iteration: it must be cheap, and a listener

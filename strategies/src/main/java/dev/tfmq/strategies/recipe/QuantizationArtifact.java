@@ -9,6 +9,7 @@ import dev.tfmq.model.io.SafeTensors;
 import dev.tfmq.model.unet.ResnetBlock2D;
 import dev.tfmq.model.unet.TemporalFeatureSource;
 import dev.tfmq.model.unet.UNet2DModel;
+import dev.tfmq.strategies.bias.BiasOffsets;
 import dev.tfmq.strategies.quant.ActivationQuantization;
 import dev.tfmq.strategies.quant.ActivationSite;
 import dev.tfmq.strategies.quant.ActivationTable;
@@ -41,6 +42,7 @@ import java.util.Map;
  *   <li>{@code a/<site>/t}, {@code /scale}, {@code /zero}: each activation quantizer's table, one row per
  *       time-step (t = −1 for a grid shared by all time-steps);</li>
  *   <li>{@code c/t} and {@code c/<member>/codes|scale|zero}: the temporal-feature cache;</li>
+ *   <li>{@code bc/<layer>} (F64, per output channel): the bias correction δ; the layer runs with bias b_fp − δ;</li>
  *   <li>metadata: format, recipe (HOCON), selection table (with its measure and, selected by the output error, each
  *       time-step's decision and both candidates' mean ε̂ error), site kinds, provenance (model SHA-256 over its
  *       parameters, seeds, schedule, timings, versions).</li>
@@ -51,6 +53,7 @@ import java.util.Map;
 public final class QuantizationArtifact {
     public static final String FORMAT = "tfmq-quantized/1";
     private static final ObjectMapper JSON = new ObjectMapper();
+    private static final String BIAS_PREFIX = "bc/";
 
     private QuantizationArtifact() {}
 
@@ -109,6 +112,9 @@ public final class QuantizationArtifact {
                 t.put("c/" + m + "/scale", Nd4j.createFromArray(sc));
                 t.put("c/" + m + "/zero", Nd4j.createFromArray(zp));
             }
+        }
+        if (qm.biasOffsets() != null) {
+            qm.biasOffsets().offsets().forEach((layer, delta) -> t.put(BIAS_PREFIX + layer, Nd4j.createFromArray(delta)));
         }
         Map<String, String> meta = new LinkedHashMap<>();
         meta.put("format", FORMAT);
@@ -225,10 +231,36 @@ public final class QuantizationArtifact {
             case CACHE -> require(file, cache, "cache");
             case SELECTION -> new SelectiveTemporalSource(require(file, cache, "cache"), require(file, selection, "selection"));
         };
-        QuantizedModel qm = new QuantizedModel(fp, ctx, wq, aq, cache, selection, source);
+        BiasOffsets biases = readBiasOffsets(file, st, fp, recipe, meta.getOrDefault("recipe", ""));
+        QuantizedModel qm = new QuantizedModel(fp, ctx, wq, aq, cache, selection, source, biases);
         prov.fields().forEachRemaining(e -> qm.provenance().put(e.getKey(), e.getValue().asText()));
         qm.provenance().put("recipe", meta.get("recipe"));
         return qm;
+    }
+
+    /**
+     * The stored bias offsets, read against the FP biases of {@code fp} (still untouched). A recipe that names
+     * {@code bias-correction} must agree with what is stored; one written before the key existed has none.
+     */
+    private static BiasOffsets readBiasOffsets(Path file, SafeTensors st, UNet2DModel fp, QuantizationRecipe recipe,
+                                               String recipeText) throws FormatException {
+        BiasOffsets biases = new BiasOffsets(fp);
+        for (Map.Entry<String, INDArray> e : st.tensors().entrySet()) {
+            if (!e.getKey().startsWith(BIAS_PREFIX)) continue;
+            String layer = e.getKey().substring(BIAS_PREFIX.length());
+            if (!fp.modules().containsKey(layer)) throw new FormatException(file, "bias correction of unknown layer '" + layer + "'");
+            try {
+                biases.set(layer, e.getValue().toDoubleVector());
+            } catch (IllegalArgumentException ex) {
+                throw new FormatException(file, "bias correction: " + ex.getMessage());
+            }
+        }
+        boolean named = ConfigFactory.parseString(recipeText).hasPath("bias-correction");
+        if (named && recipe.biasCorrection().enabled() == biases.isEmpty()) {
+            throw new FormatException(file, "the recipe has bias correction " + (recipe.biasCorrection().enabled() ? "on" : "off")
+                    + ", but the artifact stores " + (biases.isEmpty() ? "no bias offsets" : "bias offsets"));
+        }
+        return biases;
     }
 
     private static <T> T require(Path file, T v, String what) throws FormatException {

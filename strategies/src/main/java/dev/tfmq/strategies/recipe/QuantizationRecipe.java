@@ -30,6 +30,7 @@ public record QuantizationRecipe(
         ReconstructionSettings reconstruction,
         Activation activation,
         Temporal temporal,
+        BiasCorrectionSettings biasCorrection,
         String rendered) {
 
     /** How the TIB's weights are treated during reconstruction. */
@@ -56,6 +57,15 @@ public record QuantizationRecipe(
      */
     public record Activation(ActivationCalibrationMode calibration, FscScope scope, ActivationInit init,
                              UnknownTimestepPolicy unknownTimestep, int stepSizeIterations, double stepSizeLr) {}
+
+    /**
+     * Bias correction of the quantized layers after calibration ({@code dev.tfmq.strategies.bias.BiasCorrection}).
+     *
+     * @param samples calibration samples the per-channel means are taken over, spread evenly over the steps
+     */
+    public record BiasCorrectionSettings(boolean enabled, int samples) {
+        public static final int SAMPLES = 256;
+    }
 
     /**
      * @param metric       the feature distance of the {@link SelectionMeasure#FEATURE} measure
@@ -85,7 +95,7 @@ public record QuantizationRecipe(
         Config c = config.hasPath("recipe") && config.getValue("recipe").valueType() == ConfigValueType.OBJECT
                 ? config.getConfig("recipe") : config;
         ConfigFields f = new ConfigFields(c, "recipe",
-                Set.of("name", "bits", "weight-init", "layers", "reconstruction", "activation", "temporal"));
+                Set.of("name", "bits", "weight-init", "layers", "reconstruction", "activation", "temporal", "bias-correction"));
         String name = f.string("name", "unnamed");
         BitWidths bits = readBits(f);
         ConfigFields lf = new ConfigFields(f.sub("layers"), "recipe.layers", Set.of("keep-fp", "fp-inputs"));
@@ -152,8 +162,19 @@ public record QuantizationRecipe(
                         "fallback", TemporalFeatureCache.Uncached.FALLBACK)),
                 sel.choice("metric", "rel-l2", Map.of("rel-l2", DisturbanceMetric.REL_L2, "cosine", DisturbanceMetric.COSINE)),
                 granularity(sel, measure), measure, sel.integer("samples", 16, 1, 1 << 16));
+        BiasCorrectionSettings bias = readBiasCorrection(f);
         String rendered = c.root().render(ConfigRenderOptions.concise());
-        return new QuantizationRecipe(name, bits, layers, init, rs, act, temporal, rendered);
+        return new QuantizationRecipe(name, bits, layers, init, rs, act, temporal, bias, rendered);
+    }
+
+    /** {@code bias-correction = true|false}, or {@code bias-correction { enabled = ..., samples = ... }}. */
+    private static BiasCorrectionSettings readBiasCorrection(ConfigFields f) {
+        if (!f.has("bias-correction")) return new BiasCorrectionSettings(true, BiasCorrectionSettings.SAMPLES);
+        if (f.type("bias-correction") != ConfigValueType.OBJECT) {
+            return new BiasCorrectionSettings(f.bool("bias-correction", true), BiasCorrectionSettings.SAMPLES);
+        }
+        ConfigFields b = new ConfigFields(f.sub("bias-correction"), "recipe.bias-correction", Set.of("enabled", "samples"));
+        return new BiasCorrectionSettings(b.bool("enabled", true), b.integer("samples", BiasCorrectionSettings.SAMPLES, 1, 1 << 20));
     }
 
     /**
@@ -197,6 +218,7 @@ public record QuantizationRecipe(
         m.put("tib", reconstruction.enabled() ? reconstruction.tib().name() : "none");
         m.put("activation", activation.calibration() + (activation.calibration() == ActivationCalibrationMode.FSC ? "/" + activation.scope() : ""));
         m.put("temporal", temporal.strategy().name());
+        m.put("bias-correction", biasCorrection.enabled() ? "on (" + biasCorrection.samples() + " samples)" : "off");
         return m;
     }
 }

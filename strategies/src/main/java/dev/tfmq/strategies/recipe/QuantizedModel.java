@@ -3,6 +3,7 @@ package dev.tfmq.strategies.recipe;
 import dev.tfmq.model.Denoiser;
 import dev.tfmq.model.unet.TemporalFeatureSource;
 import dev.tfmq.model.unet.UNet2DModel;
+import dev.tfmq.strategies.bias.BiasOffsets;
 import dev.tfmq.strategies.quant.ActivationQuantization;
 import dev.tfmq.strategies.quant.TimestepContext;
 import dev.tfmq.strategies.quant.WeightQuantization;
@@ -32,11 +33,19 @@ public final class QuantizedModel implements Denoiser {
     private final TemporalFeatureCache cache;
     private final SelectionTable selection;
     private final TemporalFeatureSource source;
+    private final BiasOffsets biases;
     private final Map<String, String> provenance = new LinkedHashMap<>();
 
     public QuantizedModel(UNet2DModel model, TimestepContext context, WeightQuantization weights,
                           ActivationQuantization activations, TemporalFeatureCache cache, SelectionTable selection,
                           TemporalFeatureSource source) {
+        this(model, context, weights, activations, cache, selection, source, null);
+    }
+
+    /** @param biases bias correction of the quantized layers, or null for none */
+    public QuantizedModel(UNet2DModel model, TimestepContext context, WeightQuantization weights,
+                          ActivationQuantization activations, TemporalFeatureCache cache, SelectionTable selection,
+                          TemporalFeatureSource source, BiasOffsets biases) {
         this.model = model;
         this.context = context;
         this.weights = weights;
@@ -44,7 +53,9 @@ public final class QuantizedModel implements Denoiser {
         this.cache = cache;
         this.selection = selection;
         this.source = source;
+        this.biases = biases == null || biases.isEmpty() ? null : biases;
         weights.applyAll();
+        if (this.biases != null) this.biases.install();
         if (activations != null) {
             activations.setEnabled(true);
             activations.install();
@@ -67,6 +78,9 @@ public final class QuantizedModel implements Denoiser {
     public SelectionTable selection() { return selection; }
 
     public TemporalFeatureSource temporalSource() { return source; }
+
+    /** Null unless the recipe corrected the quantized layers' biases. */
+    public BiasOffsets biasOffsets() { return biases; }
 
     public Map<String, String> provenance() { return provenance; }
 
@@ -103,9 +117,10 @@ public final class QuantizedModel implements Denoiser {
         }
     }
 
-    /** Puts the model back to full precision (FP weights, no hooks, its own TIB). */
+    /** Puts the model back to full precision (FP weights and biases, no hooks, its own TIB). */
     public void release() {
         weights.restoreAll();
+        if (biases != null) biases.restore();
         if (activations != null) activations.uninstall();
         model.setTemporalFeatureSource(null);
     }

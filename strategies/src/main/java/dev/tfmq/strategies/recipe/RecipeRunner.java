@@ -3,6 +3,8 @@ package dev.tfmq.strategies.recipe;
 import dev.tfmq.model.scheduler.TimestepSchedule;
 import dev.tfmq.model.unet.TemporalFeatureSource;
 import dev.tfmq.model.unet.UNet2DModel;
+import dev.tfmq.strategies.bias.BiasCorrection;
+import dev.tfmq.strategies.bias.BiasOffsets;
 import dev.tfmq.strategies.calib.ActivationCalibration;
 import dev.tfmq.strategies.calib.CalibrationStore;
 import dev.tfmq.strategies.calib.NormalTimestepSelection;
@@ -158,13 +160,34 @@ public final class RecipeRunner {
             }
         }
         prov.put("time_activation_calibration_s", String.format("%.3f", tibActSecs + (System.nanoTime() - t0) / 1e9));
-        data.close();
+
+        // ---- bias correction (issue 19): last, once weights, reconstruction and activation grids are final, so that
+        // it removes the mean shift of the network as it is deployed; every recipe alike (recipe.bias-correction).
+        t0 = System.nanoTime();
+        BiasOffsets biases = null;
+        if (recipe.biasCorrection().enabled()) {
+            ActivationQuantization acts = aq;
+            TemporalFeatureSource served = source;
+            int[] idx = BiasCorrection.subsample(data, recipe.biasCorrection().samples());
+            BiasCorrection.Result bc = BiasCorrection.run(fp, BiasCorrection.targets(fp, wq.quantizers().keySet()), data, idx,
+                    cal.batch(), ctx,
+                    () -> { wq.restoreAll(); if (acts != null) acts.setEnabled(false); fp.setTemporalFeatureSource(null); },
+                    () -> { wq.applyAll(); if (acts != null) acts.setEnabled(true); fp.setTemporalFeatureSource(served); },
+                    progress);
+            biases = bc.offsets();
+            prov.put("bias_correction_samples", Integer.toString(bc.samples()));
+            prov.put("bias_correction_passes", Integer.toString(bc.passes()));
+            prov.put("bias_correction_rms_over_max_z", bc.summary());
+        }
+        prov.put("time_bias_correction_s", secs(t0));
+        // ---- end of bias correction
+
         if (byOutput) {
             t0 = System.nanoTime();
             progress.onProgress("temporal", "measuring the output error of TIB vs cache serving at " + schedule.size()
                     + " steps on " + tp.probeSamples() + " FP trajectories");
-            // the QuantizedModel installs weights and activations, so the probe sees the model exactly as deployed
-            QuantizedModel probed = new QuantizedModel(fp, ctx, wq, aq, cache, null, cache);
+            // the QuantizedModel installs weights, activations and corrected biases, so the probe sees the model exactly as deployed
+            QuantizedModel probed = new QuantizedModel(fp, ctx, wq, aq, cache, null, cache, biases);
             OutputErrors errors = OutputErrorProbe.measure(probed, fp, cache, probeTrajectory);
             selection = OutputErrorSelection.select(errors);
             source = new SelectiveTemporalSource(cache, selection);
@@ -178,7 +201,8 @@ public final class RecipeRunner {
             prov.put("time_output_probe_s", secs(t0));
         }
         prov.put("time_total_s", secs(start));
-        QuantizedModel qm = new QuantizedModel(fp, ctx, wq, aq, cache, selection, source);
+        data.close();
+        QuantizedModel qm = new QuantizedModel(fp, ctx, wq, aq, cache, selection, source, biases);
         qm.provenance().putAll(prov);
         qm.provenance().put("recipe", recipe.rendered());
         return qm;

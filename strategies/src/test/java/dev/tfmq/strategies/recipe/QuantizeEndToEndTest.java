@@ -29,10 +29,15 @@ class QuantizeEndToEndTest {
     }
 
     static QuantizationRecipe recipe(String file, int iterations) {
+        return QuantizationRecipe.fromConfig(ConfigFactory.parseString(recipeText(file, iterations)));
+    }
+
+    /** The recipe file with tiny iteration counts, as HOCON text. */
+    static String recipeText(String file, int iterations) {
         var cfg = ConfigFactory.parseString("recipe.reconstruction { iterations = " + iterations + ", batch-size = 4 }\n"
                         + "recipe.activation.step-size-reconstruction.iterations = " + iterations)
                 .withFallback(QuantizationRecipe.loadConfig(RecipeTest.recipes().resolve(file)));
-        return QuantizationRecipe.fromConfig(cfg);
+        return cfg.root().render(com.typesafe.config.ConfigRenderOptions.concise());
     }
 
     /** Exact equality of every float (INDArray.equals allows 1e-5). */
@@ -51,7 +56,7 @@ class QuantizeEndToEndTest {
         List<String> phases = new ArrayList<>();
         QuantizedModel qm = RecipeRunner.quantize(TinyModels.random(9), recipe("tfmq-w4a8.conf", 10), calibration(),
                 (p, d) -> phases.add(p));
-        assertEquals(List.of("calibration-data", "weights", "tiar", "blocks", "activations", "temporal"),
+        assertEquals(List.of("calibration-data", "weights", "tiar", "blocks", "activations", "temporal", "bias-correction"),
                 phases.stream().distinct().toList());
         ActivationQuantization aq = qm.activations();
         long[] steps = calibration().schedule().distinctTimesteps();
@@ -74,8 +79,19 @@ class QuantizeEndToEndTest {
         assertBits(a, run(back, x, steps[1]));
         assertBits(b, run(back, x, steps[3]));
         assertEquals(qm.provenance().get("model_sha256"), back.provenance().get("model_sha256"));
+        // the bias correction travels with the artifact: same layers, same offsets, the TIB left alone
+        assertNotNull(qm.biasOffsets(), "tfmq-w4a8 corrects biases");
+        assertEquals(qm.biasOffsets().offsets().keySet(), back.biasOffsets().offsets().keySet());
+        qm.biasOffsets().offsets().forEach((layer, d) -> {
+            assertArrayEquals(d, back.biasOffsets().offsets().get(layer), 0.0, layer);
+            assertFalse(qm.model().isTemporal(layer), layer + " is in the TIB");
+        });
+        assertTrue(qm.provenance().get("bias_correction_rms_over_max_z").contains("up_blocks.1.resnets.0.conv2="),
+                qm.provenance().get("bias_correction_rms_over_max_z"));
+        assertTrue(Double.parseDouble(qm.provenance().get("time_bias_correction_s")) > 0);
         // quantization really runs in the forward pass: the released model is the FP one and differs
         back.release();
+        assertEquals(ModelChecksum.sha256(TinyModels.random(9)), ModelChecksum.sha256(fresh), "release restores FP weights and biases");
         INDArray fpOut = Nd4j.create(DataType.FLOAT, x.shape());
         fresh.forward(x, new long[] {steps[1], steps[1]}, fpOut);
         double rel = fpOut.sub(a).norm2Number().doubleValue() / fpOut.norm2Number().doubleValue();
@@ -129,5 +145,29 @@ class QuantizeEndToEndTest {
             QuantizationArtifact.write(file, qm);
             assertBits(a, run(QuantizationArtifact.read(file, UNet2DModel.random(config, 9, DataType.FLOAT)), x, t));
         }
+    }
+
+    @Test
+    void anArtifactWhoseRecipeContradictsItsBiasOffsetsIsRefused(@TempDir Path dir) throws Exception {
+        QuantizedModel qm = RecipeRunner.quantize(TinyModels.random(9), recipe("tfmq-tib-w4a8.conf", 3), calibration(),
+                ProgressListener.NONE);
+        Path file = dir.resolve("a.safetensors");
+        QuantizationArtifact.write(file, qm);
+        dev.tfmq.model.io.SafeTensors st = dev.tfmq.model.io.SafeTensors.read(file);
+        var meta = new java.util.LinkedHashMap<>(st.metadata());
+        meta.put("recipe", ConfigFactory.parseString("bias-correction = false").withFallback(ConfigFactory.parseString(meta.get("recipe")))
+                .root().render(com.typesafe.config.ConfigRenderOptions.concise()));
+        Path bad = dir.resolve("bad.safetensors");
+        dev.tfmq.model.io.SafeTensors.write(bad, st.tensors(), meta);
+        var e = assertThrows(dev.tfmq.model.io.FormatException.class, () -> QuantizationArtifact.read(bad, TinyModels.random(9)));
+        assertTrue(e.getMessage().contains("bias correction off") && e.getMessage().contains("stores bias offsets"), e.getMessage());
+        // without correction the artifact holds no offsets and the model keeps its FP biases
+        QuantizedModel off = RecipeRunner.quantize(TinyModels.random(9), QuantizationRecipe.fromConfig(ConfigFactory.parseString(
+                "recipe.bias-correction = false").withFallback(ConfigFactory.parseString(recipeText("tfmq-tib-w4a8.conf", 3)))),
+                calibration(), ProgressListener.NONE);
+        assertNull(off.biasOffsets());
+        Path plain = dir.resolve("plain.safetensors");
+        QuantizationArtifact.write(plain, off);
+        assertNull(QuantizationArtifact.read(plain, TinyModels.random(9)).biasOffsets());
     }
 }

@@ -34,6 +34,8 @@ class RecipeTest {
             assertEquals(20_000, r.reconstruction().iterations(), "spec default iterations in " + stem);
             assertEquals(32, r.reconstruction().batchSize());
             assertEquals(0.01, r.reconstruction().lambda());
+            assertEquals(new QuantizationRecipe.BiasCorrectionSettings(true, 256), r.biasCorrection(),
+                    "bias correction on in every recipe alike: " + stem);
         }
         QuantizationRecipe t = QuantizationRecipe.fromConfig(QuantizationRecipe.loadConfig(recipes().resolve("tfmq.conf")));
         QuantizationRecipe q = QuantizationRecipe.fromConfig(QuantizationRecipe.loadConfig(recipes().resolve("q-diffusion.conf")));
@@ -84,5 +86,23 @@ class RecipeTest {
         assertEquals(dir.resolve("spill"), s.spillDir());
         assertEquals(SchedulerConfig.Kind.DDIM, s.samplerKind());
         assertEquals(950, s.schedule().timestep(0));
+    }
+
+    @Test
+    void biasCorrectionIsABooleanOrAnObjectAndEveryBadValueNamesTheKey() {
+        assertEquals(new QuantizationRecipe.BiasCorrectionSettings(true, 256),
+                QuantizationRecipe.fromConfig(ConfigFactory.parseString("recipe { name = x }")).biasCorrection());
+        assertFalse(QuantizationRecipe.fromConfig(ConfigFactory.parseString("recipe.bias-correction = false")).biasCorrection().enabled());
+        assertEquals(new QuantizationRecipe.BiasCorrectionSettings(true, 64), QuantizationRecipe.fromConfig(
+                ConfigFactory.parseString("recipe.bias-correction { enabled = true, samples = 64 }")).biasCorrection());
+        for (String[] bad : new String[][] {
+                {"recipe.bias-correction = maybe", "recipe.bias-correction", "must be true or false"},
+                {"recipe.bias-correction { samples = 0 }", "recipe.bias-correction.samples", "outside [1,"},
+                {"recipe.bias-correction { sample = 64 }", "recipe.bias-correction", "unknown key 'sample'"},
+                {"recipe.bias-corection = true", "recipe", "unknown key 'bias-corection'"}}) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> QuantizationRecipe.fromConfig(ConfigFactory.parseString(bad[0])), bad[0]);
+            assertTrue(e.getMessage().contains(bad[1]) && e.getMessage().contains(bad[2]), bad[0] + ": " + e.getMessage());
+        }
     }
 }
