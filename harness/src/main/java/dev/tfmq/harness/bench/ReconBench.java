@@ -10,7 +10,6 @@ import dev.tfmq.strategies.recon.ReconstructionSettings;
 import dev.tfmq.strategies.recon.UnitKind;
 import dev.tfmq.strategies.recon.WeightReconstruction;
 import dev.tfmq.strategies.temporal.TemporalInformationBlock;
-import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.factory.Nd4j;
 
 import java.util.ArrayList;
@@ -28,8 +27,6 @@ public final class ReconBench {
     /** Per unit kind: units, floating-point work and steady seconds of one iteration of every unit of that kind. */
     public record KindRow(UnitKind kind, int units, double gflopPerIteration, double secondsPerIteration) {
         public double gflops() { return gflopPerIteration / secondsPerIteration; }
-
-        public double iterationsPerSecond() { return 1 / secondsPerIteration; }
     }
 
     private ReconBench() {}
@@ -95,10 +92,5 @@ public final class ReconBench {
             s += r.secondsPerIteration();
         }
         return new KindRow(null, n, g, s);
-    }
-
-    /** The data type the unit kind trains in (the TIB trains in float64: its features are small and exact). */
-    public static DataType trainingType(UnitKind kind, UNet2DModel model) {
-        return kind == UnitKind.TIB ? DataType.DOUBLE : model.dtype();
     }
 }

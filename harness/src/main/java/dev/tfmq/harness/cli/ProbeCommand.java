@@ -5,13 +5,13 @@ import dev.tfmq.model.ModelLocator;
 import dev.tfmq.model.io.AtomicFiles;
 import dev.tfmq.model.scheduler.NoiseSource;
 import dev.tfmq.model.scheduler.SchedulerConfig;
-import dev.tfmq.model.scheduler.Schedulers;
 import dev.tfmq.model.scheduler.TimestepSchedule;
 import dev.tfmq.model.unet.UNet2DModel;
 import dev.tfmq.strategies.bias.OutputBiasProbe;
 import dev.tfmq.strategies.recipe.QuantizationArtifact;
 import dev.tfmq.strategies.recipe.QuantizedModel;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.io.PrintStream;
@@ -42,26 +42,17 @@ public final class ProbeCommand implements Runnable {
         @Option(names = "--model", defaultValue = "fmnist-ddpm", description = "the model the artifact was made from (default ${DEFAULT-VALUE})")
         String model;
 
-        @Option(names = "--scheduler", defaultValue = "ddim", description = "ddim or ddpm (default ${DEFAULT-VALUE})")
-        String scheduler;
+        @Mixin
+        SamplerOptions sampling;
 
         @Option(names = "--steps", defaultValue = "20", description = "sampling steps (default ${DEFAULT-VALUE})")
         int steps;
-
-        @Option(names = "--skip", defaultValue = "uniform", description = "uniform or quadratic (default ${DEFAULT-VALUE})")
-        String skip;
-
-        @Option(names = "--eta", defaultValue = "0", description = "DDIM eta (default ${DEFAULT-VALUE})")
-        double eta;
 
         @Option(names = "--num", defaultValue = "32", description = "FP trajectories (default ${DEFAULT-VALUE})")
         int num;
 
         @Option(names = "--batch", defaultValue = "32", description = "trajectories per forward pass (default ${DEFAULT-VALUE})")
         int batch;
-
-        @Option(names = "--seed", defaultValue = "0", description = "noise seed of the trajectories (default ${DEFAULT-VALUE})")
-        long seed;
 
         @Option(names = "--weights-only", description = "switch the artifact's activation quantization off (the shift of the 4-bit weights alone)")
         boolean weightsOnly;
@@ -80,7 +71,7 @@ public final class ProbeCommand implements Runnable {
             if (top < 0) throw new IllegalArgumentException("--top must be >= 0, got " + top);
             Path dir = ModelLocator.resolve(model);
             SchedulerConfig cfg = SchedulerConfig.read(SampleCommand.schedulerConfig(dir));
-            TimestepSchedule schedule = SampleCommand.schedule(cfg, skip, steps);
+            TimestepSchedule schedule = sampling.schedule(cfg, steps);
             UNet2DModel fp = UNet2DModel.load(dir);
             QuantizedModel q = QuantizationArtifact.read(artifact, UNet2DModel.load(dir));
             if (weightsOnly) {
@@ -90,13 +81,13 @@ public final class ProbeCommand implements Runnable {
             OutputBiasProbe.Report r;
             long t0 = System.nanoTime();
             try (CalibrationProgress progress = new CalibrationProgress((phase, detail) -> System.err.println("tfmq: " + phase + " " + detail))) {
-                r = OutputBiasProbe.measure(fp, q, Schedulers.create(cfg, Schedulers.kind(scheduler), eta), schedule,
-                        new NoiseSource(seed), num, batch, progress);
+                r = OutputBiasProbe.measure(fp, q, sampling.create(cfg), schedule,
+                        new NoiseSource(sampling.seed), num, batch, progress);
             }
             PrintStream out = System.out;
             out.printf("tfmq probe bias: %s (%s %s%s), %s %d steps, %d FP trajectories from seed %d, %.1f s%n", artifact,
                     q.provenance().getOrDefault("recipe_name", "?"), q.provenance().getOrDefault("bits", "?"),
-                    weightsOnly ? ", activations off" : "", scheduler, schedule.size(), num, seed, (System.nanoTime() - t0) / 1e9);
+                    weightsOnly ? ", activations off" : "", sampling.scheduler, schedule.size(), num, sampling.seed, (System.nanoTime() - t0) / 1e9);
             out.println("per sampling step (eps on the FP trajectory's x_t):");
             out.printf("%4s %5s %12s %11s %13s %10s %8s%n", "step", "t", "mean eps_fp", "std eps_fp", "mean q - fp", "shift/std", "rel-L2");
             for (OutputBiasProbe.StepShift s : r.steps()) {

@@ -11,7 +11,6 @@ import dev.tfmq.model.io.Npy;
 import dev.tfmq.model.scheduler.NoiseSource;
 import dev.tfmq.model.scheduler.Sampler;
 import dev.tfmq.model.scheduler.SchedulerConfig;
-import dev.tfmq.model.scheduler.Schedulers;
 import dev.tfmq.model.scheduler.TimestepSchedule;
 import dev.tfmq.model.unet.UNet2DModel;
 import dev.tfmq.strategies.recipe.QuantizationArtifact;
@@ -20,6 +19,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Files;
@@ -32,27 +32,17 @@ public final class SampleCommand implements Callable<Integer> {
     @Option(names = "--model", required = true, description = "model folder or bundled model name (e.g. fmnist-ddpm)")
     String model;
 
-    @Option(names = "--scheduler", defaultValue = "ddim", description = "ddim or ddpm (default ${DEFAULT-VALUE})")
-    String scheduler;
+    @Mixin
+    SamplerOptions sampling;
 
     @Option(names = "--steps", defaultValue = "100", description = "sampling steps (default ${DEFAULT-VALUE})")
     int steps;
-
-    @Option(names = "--skip", defaultValue = "uniform",
-            description = "time-step selection: uniform (the config's timestep_spacing) or quadratic (DDIM CIFAR-10 setup)")
-    String skip;
-
-    @Option(names = "--eta", defaultValue = "0", description = "DDIM eta (default ${DEFAULT-VALUE})")
-    double eta;
 
     @Option(names = "--num", defaultValue = "64", description = "number of images (default ${DEFAULT-VALUE})")
     int num;
 
     @Option(names = "--batch", defaultValue = "64", description = "images per forward pass (default ${DEFAULT-VALUE})")
     int batch;
-
-    @Option(names = "--seed", defaultValue = "0", description = "noise seed (default ${DEFAULT-VALUE})")
-    long seed;
 
     @Option(names = "--columns", description = "grid columns (default: square-ish)")
     Integer columns;
@@ -78,8 +68,8 @@ public final class SampleCommand implements Callable<Integer> {
         Path dir = ModelLocator.resolve(model);
         UNet2DModel unet = UNet2DModel.load(dir);
         SchedulerConfig cfg = SchedulerConfig.read(schedulerConfig(dir));
-        SchedulerConfig.Kind kind = Schedulers.kind(scheduler);
-        TimestepSchedule schedule = schedule(cfg, skip, steps);
+        SchedulerConfig.Kind kind = sampling.kind();
+        TimestepSchedule schedule = sampling.schedule(cfg, steps);
         Denoiser denoiser = unet;
         String what = "";
         if (artifact != null) {
@@ -87,11 +77,11 @@ public final class SampleCommand implements Callable<Integer> {
             denoiser = qm;
             what = ", quantized (" + qm.provenance().getOrDefault("recipe_name", artifact.getFileName().toString()) + ")";
         }
-        Sampler sampler = new Sampler(denoiser, Schedulers.create(cfg, kind, eta), schedule);
+        Sampler sampler = new Sampler(denoiser, sampling.create(cfg), schedule);
         var c = unet.config();
         int size = c.sampleSize() == null ? 32 : c.sampleSize();
         long[] chw = {c.inChannels(), size, size};
-        NoiseSource noise = new NoiseSource(seed);
+        NoiseSource noise = new NoiseSource(sampling.seed);
         INDArray all = Nd4j.create(unet.dtype(), num, chw[0], chw[1], chw[2]);
         long t0 = System.nanoTime();
         // counted in sample-steps, shown in samples
@@ -110,17 +100,8 @@ public final class SampleCommand implements Callable<Integer> {
         if (npy != null) Npy.write(npy, all);
         if (images != null) PngImages.write(images, all, PixelRange.MINUS_ONE_ONE, 0);
         System.out.printf("wrote %s: %d images, %s %d steps, seed %d%s, %.1f s (%.2f images/s)%n", out, num,
-                kind.name().toLowerCase(), schedule.size(), seed, what, secs, num / secs);
+                kind.name().toLowerCase(), schedule.size(), sampling.seed, what, secs, num / secs);
         return 0;
-    }
-
-    /** The sampling time-steps of {@code --skip} (uniform: the config's timestep_spacing; quadratic) and {@code --steps}. */
-    static TimestepSchedule schedule(SchedulerConfig cfg, String skip, int steps) {
-        return switch (skip) {
-            case "uniform" -> TimestepSchedule.spaced(cfg, steps);
-            case "quadratic" -> TimestepSchedule.quadratic(cfg.numTrainTimesteps(), steps);
-            default -> throw new IllegalArgumentException("--skip '" + skip + "': expected uniform or quadratic");
-        };
     }
 
     /** diffusers layouts: {@code DIR/scheduler/} (our bundled models) or a sibling {@code scheduler/} (pipelines). */

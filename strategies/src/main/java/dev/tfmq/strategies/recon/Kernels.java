@@ -73,7 +73,7 @@ public final class Kernels {
 
     public static INDArray[] linearChannelsBackward(INDArray x, INDArray w, INDArray b, INDArray dy) {
         long bs = x.size(0);
-        INDArray dyc = dy.isView() || dy.ordering() != 'c' ? dy.dup('c') : dy;
+        INDArray dyc = FloatAccess.isContiguousC(dy) ? dy : dy.dup('c');
         INDArray dx = Nd4j.createUninitialized(x.dataType(), x.shape());
         INDArray dw = Nd4j.createUninitialized(w.dataType(), w.shape());
         for (long i = 0; i < bs; i++) {
