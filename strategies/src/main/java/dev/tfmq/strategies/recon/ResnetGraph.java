@@ -30,7 +30,7 @@ final class ResnetGraph extends BlockGraph {
     private INDArray x, a1, h1n, tembAct, n2pre, n2, scale1;
     /** Learnable activation steps at conv1's and conv2's inputs (Q-Diffusion's activation reconstruction), or null. */
     private StepSizeQuantizer q1, q2;
-    private final Kernels.NormCache[] c1 = new Kernels.NormCache[1], c2 = new Kernels.NormCache[1];
+    private final ChannelsLast.Norm[] c1 = new ChannelsLast.Norm[1], c2 = new ChannelsLast.Norm[1];
 
     ResnetGraph(UNet2DModel model, String path, Map<String, WeightSlot> slots, boolean learnedEmb, DataType type) {
         this.scaleShift = model.config().resnetTimeScaleShift().equals("scale_shift");
@@ -89,15 +89,16 @@ final class ResnetGraph extends BlockGraph {
 
     /**
      * inputs: {x [B, Cin, H, W], temporal [B, C] ([B, 2C] for scale-shift; frozen emb) or SiLU(temb) [B, 4·C0]
-     * (learned emb)}.
+     * (learned emb)}. The block runs channels-last inside (see {@link ChannelsLast}); its input, output and output
+     * gradient are converted at the boundary.
      */
     @Override
     INDArray forward(INDArray[] in) {
-        x = in[0];
-        INDArray t1 = Kernels.groupNorm(x, g1, be1, groups1, eps1, c1);
+        x = ChannelsLast.fromChannelFirst(in[0]);
+        INDArray t1 = ChannelsLast.groupNorm(x, g1, be1, groups1, eps1, c1);
         a1 = Kernels.silu(t1);
         if (q1 != null) a1 = q1.forward(a1);
-        INDArray h1 = Kernels.conv2d(a1, w1.weight(type), b1, 1, 1);
+        INDArray h1 = ChannelsLast.conv2d(a1, w1.weight(type), b1, 1, 1);
         INDArray emb;
         if (learnedEmb) {
             tembAct = in[1];
@@ -105,56 +106,56 @@ final class ResnetGraph extends BlockGraph {
         } else {
             emb = in[1];
         }
-        long b = h1.size(0), c = h1.size(1);
+        long c = h1.size(3);
         if (!scaleShift) {
-            h1.reshape('c', b * c, h1.size(2) * h1.size(3)).addiColumnVector(emb.dup('c').reshape('c', b * c, 1));
-            n2pre = Kernels.groupNorm(h1, g2, be2, groups2, eps2, c2);
+            ChannelsLast.perImageChannel(h1, emb, false);
+            n2pre = ChannelsLast.groupNorm(h1, g2, be2, groups2, eps2, c2);
         } else {
-            n2 = Kernels.groupNorm(h1, g2, be2, groups2, eps2, c2);
-            scale1 = emb.get(NDArrayIndex.all(), NDArrayIndex.interval(0, c)).add(1.0).reshape('c', b * c, 1);
-            INDArray shift = emb.get(NDArrayIndex.all(), NDArrayIndex.interval(c, 2 * c)).dup('c').reshape('c', b * c, 1);
+            n2 = ChannelsLast.groupNorm(h1, g2, be2, groups2, eps2, c2);
+            scale1 = emb.get(NDArrayIndex.all(), NDArrayIndex.interval(0, c)).add(1.0);
             n2pre = n2.dup('c');
-            INDArray rows = n2pre.reshape('c', b * c, n2pre.size(2) * n2pre.size(3));
-            rows.muliColumnVector(scale1);
-            rows.addiColumnVector(shift);
+            ChannelsLast.perImageChannel(n2pre, scale1, true);
+            ChannelsLast.perImageChannel(n2pre, emb.get(NDArrayIndex.all(), NDArrayIndex.interval(c, 2 * c)), false);
         }
         h1n = Kernels.silu(n2pre);
         if (q2 != null) h1n = q2.forward(h1n);
-        INDArray out = Kernels.conv2d(h1n, w2.weight(type), b2, 1, 1);
-        out.addi(ws != null ? Kernels.conv2d(x, ws.weight(type), bs, 1, 0) : x);
+        INDArray out = ChannelsLast.conv2d(h1n, w2.weight(type), b2, 1, 1);
+        out.addi(ws != null ? ChannelsLast.conv2d(x, ws.weight(type), bs, 1, 0) : x);
         if (outputScale != 1.0) out.divi(outputScale);
-        return out;
+        return ChannelsLast.toChannelFirst(out);
     }
 
     @Override
     void backward(INDArray dOut) {
-        INDArray d = outputScale != 1.0 ? dOut.div(outputScale) : dOut;
-        if (ws != null && ws.learner() != null) ws.backward(Kernels.conv2dBackward(x, ws.current(), bs, 1, 0, d)[1]);
-        INDArray[] g2b = Kernels.conv2dBackward(h1n, w2.current(), b2, 1, 1, d);
+        INDArray d = ChannelsLast.fromChannelFirst(dOut);
+        if (outputScale != 1.0) d.divi(outputScale);
+        if (ws != null && ws.learner() != null) ws.backward(ChannelsLast.conv2dBackward(x, ws.current(), bs, 1, 0, d, false)[1]);
+        boolean upstream = w1.learner() != null || (learnedEmb && wp.learner() != null) || q1 != null;
+        INDArray[] g2b = ChannelsLast.conv2dBackward(h1n, w2.current(), b2, 1, 1, d, upstream || q2 != null);
         w2.backward(g2b[1]);
+        if (!upstream) {
+            if (q2 != null) q2.backward(g2b[0]);
+            return;
+        }
         INDArray dh1n = q2 != null ? q2.backward(g2b[0]) : g2b[0];
-        if (w1.learner() == null && !(learnedEmb && wp.learner() != null) && q1 == null) return;
         INDArray dn2 = Kernels.siluBackward(n2pre, dh1n);
         INDArray demb = null;
         if (scaleShift) {
             // m = n2·(1 + scale) + shift: dn2 = dm·(1 + scale), dscale = Σ_hw dm·n2, dshift = Σ_hw dm
             INDArray dm = dn2;
-            long b = dm.size(0), c = dm.size(1), hw = dm.size(2) * dm.size(3);
             if (learnedEmb && wp.learner() != null) {
-                INDArray dScale = dm.mul(n2).sum(2, 3);
-                INDArray dShift = dm.sum(2, 3);
-                demb = org.nd4j.linalg.factory.Nd4j.concat(1, dScale, dShift);
+                demb = org.nd4j.linalg.factory.Nd4j.concat(1, ChannelsLast.spatialSum(dm.mul(n2)), ChannelsLast.spatialSum(dm));
             }
             dn2 = dm.dup('c');
-            dn2.reshape('c', b * c, hw).muliColumnVector(scale1);
+            ChannelsLast.perImageChannel(dn2, scale1, true);
         }
-        INDArray dh1 = Kernels.groupNormBackward(c2[0], g2, groups2, dn2)[0];
+        INDArray dh1 = ChannelsLast.groupNormBackward(c2[0], g2, dn2);
         if (learnedEmb && wp.learner() != null) {
-            if (demb == null) demb = dh1.sum(2, 3);
+            if (demb == null) demb = ChannelsLast.spatialSum(dh1);
             wp.backward(Kernels.linearRowsBackward(tembAct, wp.current(), bp, demb)[1]);
         }
         if (w1.learner() != null || q1 != null) {
-            INDArray[] g1b = Kernels.conv2dBackward(a1, w1.current(), b1, 1, 1, dh1);
+            INDArray[] g1b = ChannelsLast.conv2dBackward(a1, w1.current(), b1, 1, 1, dh1, q1 != null);
             w1.backward(g1b[1]);
             if (q1 != null) q1.backward(g1b[0]);
         }
