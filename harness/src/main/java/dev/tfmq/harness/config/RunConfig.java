@@ -62,9 +62,10 @@ public record RunConfig(Run run, Model model, Quantization quantization, Monitor
     static RunConfig from(Config tfmq, Path baseDir) {
         Settings s = new Settings(tfmq, "tfmq");
         Settings r = s.at("run");
-        int samples = r.intIn("samples", 1, 10_000_000);
+        // every metric is computed from a covariance of the samples, which needs at least two of them
+        int samples = r.intIn("samples", 2, 10_000_000);
         int batch = r.intIn("batch-size", 1, 4096);
-        Run run = new Run(r.string("name"), r.longIn("seed", Long.MIN_VALUE, Long.MAX_VALUE), samples, batch,
+        Run run = new Run(r.plainName("name"), r.longIn("seed", Long.MIN_VALUE, Long.MAX_VALUE), samples, batch,
                 r.intIn("checkpoint-every-batches", 1, 1_000_000), r.intIn("grids-kept", 0, 100_000));
 
         Settings m = s.at("model");

@@ -74,7 +74,7 @@ class ConfigLoaderTest {
         String e = error(() -> ConfigLoader.load(null, List.of("model.scheduler=euler"), Map.of()));
         assertTrue(e.contains("tfmq.model.scheduler") && e.contains("euler") && e.contains("ddim, ddpm"), e);
         e = error(() -> ConfigLoader.load(null, List.of("run.samples=0"), Map.of()));
-        assertTrue(e.contains("tfmq.run.samples") && e.contains("[1, 10000000]"), e);
+        assertTrue(e.contains("tfmq.run.samples") && e.contains("[2, 10000000]"), e);
         e = error(() -> ConfigLoader.load(null, List.of("run.batch-size=abc"), Map.of()));
         assertTrue(e.contains("tfmq.run.batch-size") && e.contains("abc") && e.contains("integer"), e);
         e = error(() -> ConfigLoader.load(null, List.of("quantization.weight-bits=12"), Map.of()));
