@@ -186,6 +186,17 @@ class CliCommandsTest {
         Run badProbe = run("probe", "bias", "--artifact", artifact.toString(), "--model", unetDir.toString(), "--num", "0");
         assertEquals(2, badProbe.code());
         assertTrue(badProbe.err().contains("--num must be >= 1"), badProbe.err());
+        // issue 14 (integrity): a flipped byte in a packed tensor (same length) is refused, never sampled with
+        Path corrupt = dir.resolve("corrupt.safetensors");
+        byte[] bytes = Files.readAllBytes(artifact);
+        bytes[bytes.length - 3] ^= 0x5a;
+        Files.write(corrupt, bytes);
+        Run flipped = run("sample", "--model", unetDir.toString(), "--steps", "3", "--num", "2", "--seed", "5",
+                "--out", dir.resolve("c.png").toString(), "--artifact", corrupt.toString());
+        assertEquals(2, flipped.code(), flipped.out() + flipped.err());
+        assertTrue(flipped.err().contains(corrupt.toString()) && flipped.err().contains("data section SHA-256")
+                && flipped.err().contains("the file is corrupt"), flipped.err());
+        assertFalse(Files.exists(dir.resolve("c.png")));
         // an artifact is bound to the weights it was made from
         Path other = dir.resolve("other/unet");
         Files.createDirectories(other);
