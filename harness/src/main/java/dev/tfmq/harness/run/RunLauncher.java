@@ -275,10 +275,11 @@ public final class RunLauncher {
         String url = null;
         if (cfg.dashboard().enabled()) {
             dashboard = Dashboard.start(cfg.dashboard().host(), cfg.dashboard().port(), cfg.run().name(),
-                    cfg.quantization().recipe() + " " + cfg.quantization().bits(), prometheus);
+                    cfg.quantization().recipe() + " " + cfg.quantization().bits(), prometheus, cfg.dashboard().token());
             sinks.add(dashboard);
             url = dashboard.url();
-            log.println("tfmq: dashboard at " + url + "  (Prometheus: " + url + "metrics)");
+            log.println("tfmq: dashboard at " + url + "  (Prometheus: " + url + "metrics)"
+                    + (cfg.dashboard().token() != null ? "; token required: open " + url + "?token=<token> or send Authorization: Bearer <token>" : ""));
         }
         try {
             RunPlan plan = new RunPlan(fp, quantized, featurizer, scheduler, schedule, cfg.run().seed(), shape, cfg.run().samples(),

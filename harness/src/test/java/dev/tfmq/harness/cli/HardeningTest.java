@@ -117,4 +117,20 @@ class HardeningTest {
         assertRefused(CliCommandsTest.run("fid", bomb.toString(), bomb.toString()), "bomb.npz:sigma.npy", "declares 2147483648 bytes",
                 "over the limit");
     }
+
+    @Test
+    void aDashboardOnANonLoopbackAddressNeedsAToken() {
+        assertTrue(dev.tfmq.harness.web.Dashboard.isLoopback("127.0.0.1") && dev.tfmq.harness.web.Dashboard.isLoopback("localhost")
+                && dev.tfmq.harness.web.Dashboard.isLoopback("::1"));
+        assertFalse(dev.tfmq.harness.web.Dashboard.isLoopback("0.0.0.0"));
+        assertRefused(CliCommandsTest.run("run", quickstart().toString(), "--check", "--run-dir", dir.resolve("a").toString(),
+                        "--set", "dashboard.host=0.0.0.0"),
+                "tfmq.dashboard.host", "0.0.0.0", "tfmq.dashboard.token", "TFMQ_DASHBOARD_TOKEN");
+        CliCommandsTest.Run withToken = CliCommandsTest.run("run", quickstart().toString(), "--check", "--run-dir", dir.resolve("b").toString(),
+                "--set", "dashboard.host=0.0.0.0", "--set", "dashboard.token=abc");
+        assertFalse(withToken.err().contains("tfmq.dashboard.host"), withToken.err());
+        CliCommandsTest.Run off = CliCommandsTest.run("run", quickstart().toString(), "--check", "--run-dir", dir.resolve("c").toString(),
+                "--set", "dashboard.host=0.0.0.0", "--set", "dashboard.enabled=false");
+        assertFalse(off.err().contains("tfmq.dashboard.host"), off.err());
+    }
 }
