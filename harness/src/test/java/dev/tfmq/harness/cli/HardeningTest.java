@@ -133,4 +133,23 @@ class HardeningTest {
                 "--set", "dashboard.host=0.0.0.0", "--set", "dashboard.enabled=false");
         assertFalse(off.err().contains("tfmq.dashboard.host"), off.err());
     }
+
+    @Test
+    void aMisspelledKeyFailsWithExitTwoInEveryCommandThatReadsAConfig() throws Exception {
+        // issue 14, item 2: a test per command
+        assertRefused(CliCommandsTest.run("run", quickstart().toString(), "--check", "--run-dir", dir.resolve("a").toString(),
+                "--set", "run.sampels=8"), "tfmq.run.sampels", "samples");
+        assertRefused(CliCommandsTest.run("quickstart", "--check", "--run-dir", dir.resolve("b").toString(),
+                "--set", "metrics.bootstrap-replicate=8"), "tfmq.metrics.bootstrap-replicate", "bootstrap-replicates");
+        Path recipe = CliCommandsTest.root().resolve("configs/recipes/tfmq-w4a8.conf");
+        assertRefused(CliCommandsTest.run("quantize", "--config", recipe.toString(), "--out", dir.resolve("q.safetensors").toString(),
+                "--set", "recipe.reconstruction.iteratons=3"), "iteratons", "iterations");
+        assertFalse(Files.exists(dir.resolve("q.safetensors")));
+        Path gate = dir.resolve("gate.conf");
+        Files.writeString(gate, "tfmq.gate { rulez = [ { metric = fid, compare = absolute, margin = 1 } ] }");
+        Path summary = dir.resolve("s.json");
+        Files.writeString(summary, "{}");
+        assertRefused(CliCommandsTest.run("gate", "--baseline", summary.toString(), "--candidate", summary.toString(), "--config",
+                gate.toString()), "tfmq.gate.rulez", "did you mean 'rules'");
+    }
 }
