@@ -39,7 +39,11 @@ for p in "$port" "$prom_port"; do
 done
 
 # 1. the deploy config, pointed at this machine
+# the dashboard's bearer token: the same secret for the run and for Prometheus, as compose and Kubernetes share it
+token=$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
+printf '%s' "$token" >"$work/dashboard-token"
 sed -e "s/'tfmq-coordinator:8080'/'127.0.0.1:$port'/" -e 's/^\(  scrape_interval:\) .*/\1 1s/' \
+  -e "s|credentials_file: .*|credentials_file: $work/dashboard-token|" \
   "$repo/deploy/prometheus/prometheus.yml" >"$work/prometheus.yml"
 grep -q "127.0.0.1:$port" "$work/prometheus.yml" || { echo "target not rewritten: the deploy config changed shape" >&2; exit 1; }
 echo "== scrape config (deploy/prometheus/prometheus.yml rewritten to the local target)"
@@ -56,7 +60,7 @@ echo "== starting ${SCRAPE_CHECK_TFMQ:-./tfmq} run (fp-control, 128 samples) wit
 (cd "$work" && exec "${SCRAPE_CHECK_TFMQ:-$repo/tfmq}" run "$repo/configs/fp-control.conf" --run-dir "$work/run" \
   --set run.name="$run_name" --set run.samples=128 --set run.batch-size=16 --set metrics.every-batches=1 \
   --set metrics.reference.count=1000 --set dashboard.enabled=true --set dashboard.host=127.0.0.1 \
-  --set dashboard.port="$port") >"$work/run.log" 2>&1 &
+  --set dashboard.port="$port" --set dashboard.token="$token") >"$work/run.log" 2>&1 &
 run_pid=$!
 
 # 4. ask Prometheus until the run's series are in, then assert on them

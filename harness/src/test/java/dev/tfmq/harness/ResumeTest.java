@@ -13,6 +13,7 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -48,9 +49,19 @@ class ResumeTest {
         List<String> journal = Files.readAllLines(tmp.resolve("b/run/progress.jsonl"));
         assertTrue(journal.stream().anyMatch(l -> l.contains("\"event\":\"batch\"") && l.contains("\"index\":2")), journal.toString());
         assertThrows(IllegalArgumentException.class, () -> run(tmp.resolve("b"), false, 0), "refuses to overwrite without --resume");
+        // what a checkpoint killed between create and rename leaves (issue 14: they survived a successful resume)
+        Path stale = Files.createFile(tmp.resolve("b/run/.checkpoint.cbor.4242.tmp"));
+        Path staleGrid = Files.createFile(tmp.resolve("b/run/grids/.latest-fp.png.77.tmp"));
+        Path notOurs = Files.createFile(tmp.resolve("b/run/notes.tmp"));
         JsonNode resumed = run(tmp.resolve("b"), true, 0);
         assertSameNumbers(reference, resumed);
         assertEquals(64 - 16, resumed.at("/throughput/samples_this_session").asLong(), "only uncommitted batches were generated again");
+        assertFalse(Files.exists(stale) || Files.exists(staleGrid), "stale temp files are removed by the next commit");
+        assertTrue(Files.exists(notOurs), "files not named as our temp files are left alone");
+        // issue 14: --resume on a missing directory used to start a fresh run
+        Exception missing = assertThrows(java.io.FileNotFoundException.class, () -> run(tmp.resolve("typo"), true, 0));
+        assertTrue(missing.getMessage().contains("--resume") && missing.getMessage().contains("does not exist"), missing.getMessage());
+        assertFalse(Files.exists(tmp.resolve("typo/run")), "nothing was created");
     }
 
     /** Starts {@link ResumeMain} in a new JVM with this JVM's module flags. */

@@ -116,7 +116,17 @@ public final class FidComparison {
         return new Side(spec, acc.toReference(), acc);
     }
 
+    /** A side must hold {@code dim}-d statistics to be compared with features of that width. */
+    public static void checkDimension(Side s, int dim, String what) {
+        int d = s.statistics().pooled().dim();
+        if (d != dim) {
+            throw new IllegalArgumentException(s.source() + ": 'mu' has " + d + " entries but " + what + " gives " + dim
+                    + "-d features; both sides must come from the same feature network");
+        }
+    }
+
     public static Result compare(Side a, Side b, String features, double confidence) {
+        checkDimension(b, a.statistics().pooled().dim(), a.source());
         FrechetResult fid = FrechetDistance.compute(a.statistics().pooled(), b.statistics().pooled());
         FrechetResult sfid = null;
         if (a.statistics().spatial() != null && b.statistics().spatial() != null) {

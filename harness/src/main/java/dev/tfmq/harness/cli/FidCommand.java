@@ -32,10 +32,19 @@ public final class FidCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        if (!(confidence > 0 && confidence < 1)) throw new IllegalArgumentException("--confidence " + confidence + ": expected a number in (0, 1)");
         boolean needsFeatures = !Files.isRegularFile(Path.of(a)) || !Files.isRegularFile(Path.of(b));
         FeatureExtractor ex = needsFeatures ? features.load() : null;
-        FidComparison.Side sa = FidComparison.load(a, ex, seed);
-        FidComparison.Side sb = FidComparison.load(b, ex, seed + 1);
+        // statistics files first, so one made with another feature network fails before any image is featurised
+        FidComparison.Side sa = Files.isRegularFile(Path.of(a)) ? FidComparison.load(a, ex, seed) : null;
+        FidComparison.Side sb = Files.isRegularFile(Path.of(b)) ? FidComparison.load(b, ex, seed + 1) : null;
+        if (ex != null) {
+            for (FidComparison.Side s : new FidComparison.Side[]{sa, sb}) {
+                if (s != null) FidComparison.checkDimension(s, ex.pooledDim(), ex.name());
+            }
+        }
+        if (sa == null) sa = FidComparison.load(a, ex, seed);
+        if (sb == null) sb = FidComparison.load(b, ex, seed + 1);
         System.out.println(FidComparison.compare(sa, sb, ex == null ? "statistics" : ex.name(), confidence).toJson());
         return 0;
     }

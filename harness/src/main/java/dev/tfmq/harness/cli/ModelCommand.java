@@ -1,7 +1,10 @@
 package dev.tfmq.harness.cli;
 
 import dev.tfmq.model.ModelLocator;
+import dev.tfmq.model.io.FormatException;
 import dev.tfmq.model.io.Npy;
+import dev.tfmq.model.scheduler.SchedulerConfig;
+import dev.tfmq.model.scheduler.TimestepInput;
 import dev.tfmq.model.nn.Module;
 import dev.tfmq.model.unet.UNet2DModel;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -75,21 +78,13 @@ public final class ModelCommand implements Runnable {
                 case "float64" -> DataType.DOUBLE;
                 default -> throw new IllegalArgumentException("--dtype '" + dtype + "': expected float32 or float64");
             };
-            UNet2DModel m = UNet2DModel.load(ModelLocator.resolve(model), type);
+            Path dir = ModelLocator.resolve(model);
+            UNet2DModel m = UNet2DModel.load(dir, type);
             INDArray xs = Npy.read(x);
-            if (xs.rank() != 4) {
-                throw new IllegalArgumentException(x + ": expected [B, C, H, W], got shape " + java.util.Arrays.toString(xs.shape()));
-            }
-            INDArray ts = Npy.read(t);
-            long[] steps = ts.rank() == 0 ? new long[]{ts.getLong(0)} : ts.castTo(DataType.LONG).toLongVector();
-            if (steps.length == 1 && xs.size(0) > 1) {
-                long s = steps[0];
-                steps = new long[(int) xs.size(0)];
-                java.util.Arrays.fill(steps, s);
-            }
-            if (steps.length != xs.size(0)) {
-                throw new IllegalArgumentException(t + ": " + steps.length + " time-steps for a batch of " + xs.size(0));
-            }
+            String problem = m.inputProblem(xs.shape());
+            if (problem != null) throw new FormatException(x, "--x " + problem);
+            if (!xs.dataType().isFPType()) throw new FormatException(x, "--x holds " + xs.dataType() + ", expected floating point");
+            long[] steps = TimestepInput.of(Npy.read(t), t, xs.size(0), trainingSteps(dir));
             INDArray o = Nd4j.create(type, xs.size(0), m.config().outChannels(), xs.size(2), xs.size(3));
             long t0 = System.nanoTime();
             m.forward(xs.castTo(type), steps, o);
@@ -97,6 +92,17 @@ public final class ModelCommand implements Runnable {
             Npy.write(out, o);
             System.out.printf("wrote %s %s (%.1f ms)%n", out, java.util.Arrays.toString(o.shape()), ms);
             return 0;
+        }
+
+        /** The schedule's length from the model's scheduler_config.json, or 0 when it has none. */
+        private static int trainingSteps(Path dir) throws java.io.IOException {
+            Path cfg;
+            try {
+                cfg = SampleCommand.schedulerConfig(dir);
+            } catch (FormatException none) {
+                return 0;
+            }
+            return SchedulerConfig.read(cfg).numTrainTimesteps();
         }
     }
 }

@@ -27,12 +27,19 @@ public final class ArtifactFetch {
 
     /** Downloads {@code url} to {@code dest}; fails, leaving nothing at {@code dest}, unless its SHA-256 is {@code sha256}. */
     public static void download(String url, String sha256, Path dest, Duration timeout) throws IOException {
+        download(url, sha256, dest, timeout, null);
+    }
+
+    /** As above, sending {@code token} (may be null) as the bearer token the coordinator's dashboard asks for. */
+    public static void download(String url, String sha256, Path dest, Duration timeout, String token) throws IOException {
         Path dir = dest.toAbsolutePath().getParent();
         Files.createDirectories(dir);
         Path tmp = Files.createTempFile(dir, ".artifact", ".download");
         try {
             HttpClient client = HttpClient.newBuilder().connectTimeout(timeout).build();
-            HttpRequest req = HttpRequest.newBuilder(URI.create(url)).timeout(timeout).GET().build();
+            HttpRequest.Builder rb = HttpRequest.newBuilder(URI.create(url)).timeout(timeout).GET();
+            if (token != null) rb.header("Authorization", "Bearer " + token);
+            HttpRequest req = rb.build();
             HttpResponse<InputStream> resp;
             try {
                 resp = client.send(req, HttpResponse.BodyHandlers.ofInputStream());
@@ -42,7 +49,8 @@ public final class ArtifactFetch {
             }
             try (InputStream in = resp.body()) {
                 if (resp.statusCode() != 200) {
-                    throw new IOException("GET " + url + " answered HTTP " + resp.statusCode());
+                    throw new IOException("GET " + url + " answered HTTP " + resp.statusCode() + (resp.statusCode() == 401
+                            ? " (the coordinator's dashboard has a token: set the same TFMQ_DASHBOARD_TOKEN on the worker)" : ""));
                 }
                 Files.copy(in, tmp, StandardCopyOption.REPLACE_EXISTING);
             }

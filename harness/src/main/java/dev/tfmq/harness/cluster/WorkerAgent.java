@@ -141,7 +141,8 @@ public final class WorkerAgent {
                     Path scratch = Files.createTempDirectory("tfmq-worker");
                     Path conf = scratch.resolve("run.conf");
                     Files.writeString(conf, a.run().configText());
-                    RunConfig cfg = ConfigLoader.load(conf, List.of(), Map.of());
+                    // a worker serves no dashboard, so the coordinator's bind address asks no token of it
+                    RunConfig cfg = ConfigLoader.load(conf, List.of("dashboard.enabled=false"), Map.of());
                     WorkerModels.Models m = WorkerModels.prepare(cfg, ConfigFactory.parseString(a.run().recipeText()),
                             RunDirectory.JSON.readTree(a.run().provenanceJson()), parts, log);
                     return new Prepared(cfg, m, null);

@@ -38,7 +38,11 @@ public record RunConfig(Run run, Model model, Quantization quantization, Monitor
 
     public record Workers(int nd4jThreads) {}
 
-    public record Dashboard(boolean enabled, String host, int port) {}
+    /** @param token the bearer token every request must carry, or null (allowed only on a loopback address) */
+    public record Dashboard(boolean enabled, String host, int port, String token) {
+        @Override
+        public String toString() { return "Dashboard[enabled=" + enabled + ", host=" + host + ", port=" + port + ", token=" + (token == null ? "none" : "set") + "]"; }
+    }
 
     public record GateRule(String metric, String compare, double margin, String marginKind, String direction) {
         public String describe() {
@@ -56,15 +60,18 @@ public record RunConfig(Run run, Model model, Quantization quantization, Monitor
 
     /** The resolved {@code tfmq} block as HOCON text (what the run directory records). */
     public String render() {
-        return source.root().render(ConfigRenderOptions.defaults().setOriginComments(false).setJson(false));
+        // the dashboard token is a secret: it never reaches the run directory
+        Config shown = source.hasPath("dashboard.token") ? source.withoutPath("dashboard.token") : source;
+        return shown.root().render(ConfigRenderOptions.defaults().setOriginComments(false).setJson(false));
     }
 
     static RunConfig from(Config tfmq, Path baseDir) {
         Settings s = new Settings(tfmq, "tfmq");
         Settings r = s.at("run");
-        int samples = r.intIn("samples", 1, 10_000_000);
+        // every metric is computed from a covariance of the samples, which needs at least two of them
+        int samples = r.intIn("samples", 2, 10_000_000);
         int batch = r.intIn("batch-size", 1, 4096);
-        Run run = new Run(r.string("name"), r.longIn("seed", Long.MIN_VALUE, Long.MAX_VALUE), samples, batch,
+        Run run = new Run(r.plainName("name"), r.longIn("seed", Long.MIN_VALUE, Long.MAX_VALUE), samples, batch,
                 r.intIn("checkpoint-every-batches", 1, 1_000_000), r.intIn("grids-kept", 0, 100_000));
 
         Settings m = s.at("model");
@@ -105,7 +112,12 @@ public record RunConfig(Run run, Model model, Quantization quantization, Monitor
 
         Workers workers = new Workers(s.at("workers").intIn("nd4j-threads", 0, 256));
         Settings d = s.at("dashboard");
-        Dashboard dash = new Dashboard(d.bool("enabled"), d.string("host"), d.intIn("port", 0, 65535));
+        Dashboard dash = new Dashboard(d.bool("enabled"), d.string("host"), d.intIn("port", 0, 65535), d.optionalString("token"));
+        if (dash.enabled() && dash.token() == null && !dev.tfmq.harness.web.Dashboard.isLoopback(dash.host())) {
+            throw new ConfigError("config key 'tfmq.dashboard.host' = \"" + dash.host() + "\" is not a loopback address, so the "
+                    + "dashboard, /metrics and /artifact/ would answer anyone: set tfmq.dashboard.token (or the environment "
+                    + "variable TFMQ_DASHBOARD_TOKEN) to a secret every request must carry, or bind to 127.0.0.1");
+        }
 
         Settings g = s.at("gate");
         g.onlyKeys(GATE_KEYS);

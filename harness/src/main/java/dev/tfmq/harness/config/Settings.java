@@ -125,6 +125,21 @@ final class Settings {
         return String.valueOf(v.unwrapped());
     }
 
+    private static final java.util.regex.Pattern PLAIN_NAME = java.util.regex.Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,127}");
+
+    /**
+     * A string that is safe as one folder name: letters, digits, '.', '_' and '-', starting with a letter or digit
+     * (so never "..", never a path). A run name like "../../x" used to put the run directory outside runs/.
+     */
+    String plainName(String path) {
+        String s = string(path);
+        if (!PLAIN_NAME.matcher(s).matches()) {
+            throw bad(path, s, "a plain name of at most 128 letters, digits, '.', '_' and '-', starting with a letter or digit"
+                    + " (it names the folder runs/<name>), e.g. \"my-run\"");
+        }
+        return s;
+    }
+
     /** A string, or null when the key is absent or null. */
     String optionalString(String path) {
         if (!config.hasPath(path(path))) return null;

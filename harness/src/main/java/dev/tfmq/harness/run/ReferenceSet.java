@@ -4,9 +4,11 @@ import dev.tfmq.harness.eval.ImageFeaturizer;
 import dev.tfmq.harness.eval.QualityAccumulator;
 import dev.tfmq.metrics.stats.FeatureStatistics;
 import dev.tfmq.metrics.stats.Gaussian;
+import dev.tfmq.metrics.stats.ReferenceStatistics;
 import dev.tfmq.model.data.FashionMnist;
 import dev.tfmq.model.data.ImageDataset;
 import dev.tfmq.model.data.PixelRange;
+import dev.tfmq.model.io.FormatException;
 import dev.tfmq.model.io.Npz;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -139,19 +141,36 @@ public final class ReferenceSet {
         return read(c.cacheFile());
     }
 
+    /** The reference must describe the features the run measures: same widths of the pooled and spatial features. */
+    public static void checkDimensions(QualityAccumulator.Reference r, ImageFeaturizer f) {
+        if (r.pooled() == null) return;
+        String key = "config key 'tfmq.metrics.reference.dataset' (" + r.source() + ")";
+        if (r.pooled().dim() != f.pooledDim()) {
+            throw new IllegalArgumentException(key + ": 'mu' has " + r.pooled().dim() + " entries but the feature network "
+                    + "gives " + f.pooledDim() + "-d features; the reference was made with another feature network");
+        }
+        if (r.spatial() != null && f.spatialDim() > 0 && r.spatial().dim() != f.spatialDim()) {
+            throw new IllegalArgumentException(key + ": 'mu_s' has " + r.spatial().dim() + " entries but the feature network "
+                    + "gives " + f.spatialDim() + "-d spatial features");
+        }
+    }
+
     static QualityAccumulator.Reference read(Path file) throws IOException {
         return reference(file, Npz.read(file), Integer.MAX_VALUE);
     }
 
     /** The arrays of a reference npz; at most {@code kidRows} KID features are kept (the first ones). */
     private static QualityAccumulator.Reference reference(Path file, Map<String, INDArray> a, int kidRows) throws IOException {
-        if (!a.containsKey("mu") || !a.containsKey("sigma")) {
-            throw new IOException(file + ": a reference npz needs 'mu' and 'sigma' (has " + a.keySet() + ")");
-        }
-        long n = a.containsKey("n") ? a.get("n").getLong(0) : -1;
-        Gaussian pooled = Gaussian.of(a.get("mu"), a.get("sigma"), n);
-        Gaussian spatial = a.containsKey("mu_s") && a.containsKey("sigma_s") ? Gaussian.of(a.get("mu_s"), a.get("sigma_s"), n) : null;
+        ReferenceStatistics st = ReferenceStatistics.of(file, a);
+        Gaussian pooled = st.pooled();
+        Gaussian spatial = st.spatial();
+        // a run's reference records one count for both feature sets
+        if (spatial != null && spatial.n() != pooled.n()) spatial = new Gaussian(spatial.mu(), spatial.sigma(), pooled.n());
         INDArray kid = a.get("kid");
+        if (kid != null && (kid.rank() != 2 || kid.columns() != pooled.dim())) {
+            throw new FormatException(file, "'kid' has shape " + java.util.Arrays.toString(kid.shape()) + " but 'mu' has "
+                    + pooled.dim() + " entries (expected [k, " + pooled.dim() + "])");
+        }
         if (kid != null && kid.rows() > kidRows) kid = kid.get(NDArrayIndex.interval(0, kidRows), NDArrayIndex.all()).dup();
         return new QualityAccumulator.Reference(file.toString(), pooled, spatial, kid == null ? null : kid.castTo(DataType.FLOAT));
     }

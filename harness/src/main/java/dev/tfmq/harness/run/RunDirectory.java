@@ -78,6 +78,9 @@ public final class RunDirectory {
         try {
             byte[] bytes = CBOR.writeValueAsBytes(c);
             AtomicFiles.write(file("checkpoint.cbor"), out -> out.write(bytes));
+            // the commit succeeded: what a killed earlier commit (or grid write) left half-written goes now
+            AtomicFiles.removeStale(root);
+            AtomicFiles.removeStale(root.resolve("grids"));
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write " + file("checkpoint.cbor"), e);
         }

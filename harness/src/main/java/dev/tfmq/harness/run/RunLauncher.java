@@ -88,6 +88,10 @@ public final class RunLauncher {
     /** Resolves and checks a run's inputs without loading a network or calibrating (also {@code tfmq run --check}). */
     public Preflight check(Path runDirArg, boolean resume, Parts parts) throws IOException {
         Path runDir = runDirArg != null ? runDirArg : Path.of("runs", cfg.run().name());
+        if (resume && !Files.isDirectory(runDir)) {
+            throw new java.io.FileNotFoundException("--resume: the run directory " + runDir + " does not exist, so there is no run to "
+                    + "continue; check --run-dir / tfmq.run.name, or drop --resume to start a new run");
+        }
         if (!resume && Files.isRegularFile(runDir.resolve(RunDirectory.CHECKPOINT))) {
             throw new IllegalArgumentException("run directory " + runDir + " already holds a run (" + RunDirectory.CHECKPOINT + "); "
                     + "add --resume to continue it or choose another --run-dir");
@@ -178,6 +182,7 @@ public final class RunLauncher {
         ImageFeaturizer probeFeaturizer = featurizer.get();
         if (pre.reference() instanceof ReferenceSet.Compute c) log.println("tfmq: reference statistics: " + c.describe());
         QualityAccumulator.Reference reference = ReferenceSet.load(pre.reference(), probeFeaturizer);
+        ReferenceSet.checkDimensions(reference, probeFeaturizer);
 
         // ---- model, scheduler, quantized side
         Path modelDir = pre.modelDir();
@@ -270,10 +275,11 @@ public final class RunLauncher {
         String url = null;
         if (cfg.dashboard().enabled()) {
             dashboard = Dashboard.start(cfg.dashboard().host(), cfg.dashboard().port(), cfg.run().name(),
-                    cfg.quantization().recipe() + " " + cfg.quantization().bits(), prometheus);
+                    cfg.quantization().recipe() + " " + cfg.quantization().bits(), prometheus, cfg.dashboard().token());
             sinks.add(dashboard);
             url = dashboard.url();
-            log.println("tfmq: dashboard at " + url + "  (Prometheus: " + url + "metrics)");
+            log.println("tfmq: dashboard at " + url + "  (Prometheus: " + url + "metrics)"
+                    + (cfg.dashboard().token() != null ? "; token required: open " + url + "?token=<token> or send Authorization: Bearer <token>" : ""));
         }
         try {
             RunPlan plan = new RunPlan(fp, quantized, featurizer, scheduler, schedule, cfg.run().seed(), shape, cfg.run().samples(),

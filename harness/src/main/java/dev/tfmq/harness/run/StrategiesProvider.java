@@ -5,6 +5,7 @@ import com.typesafe.config.ConfigFactory;
 import com.typesafe.config.ConfigValueFactory;
 import dev.tfmq.harness.console.CalibrationProgress;
 import dev.tfmq.model.io.AtomicFiles;
+import dev.tfmq.model.io.FormatException;
 import dev.tfmq.model.unet.UNet2DModel;
 import dev.tfmq.strategies.recipe.CalibrationSettings;
 import dev.tfmq.strategies.recipe.QuantizationArtifact;
@@ -50,6 +51,23 @@ public final class StrategiesProvider implements QuantizedSideProvider {
         return c;
     }
 
+    /**
+     * Why the cached artifact must not be used (corrupt, unreadable, or without a checksum of its contents, as
+     * written before checksums), or null when it verified; then its provenance is added to {@code prov}.
+     */
+    static String cachedProblem(Path artifact, Path modelDir, Map<String, Object> prov) throws IOException {
+        Map<String, String> p;
+        try {
+            p = QuantizationArtifact.read(artifact, UNet2DModel.load(modelDir)).provenance();
+        } catch (FormatException e) {
+            return e.getMessage();
+        }
+        if (!p.containsKey(QuantizationArtifact.DATA_SHA256)) return "it records no checksum of its contents (older tfmq)";
+        prov.putAll(p);
+        prov.remove(QuantizationArtifact.DATA_SHA256); // as on a miss: the file's own hash is recorded by the caller
+        return null;
+    }
+
     @Override
     public Prepared prepare(Request r) throws IOException {
         if (r.modelDir() == null || r.schedulerFile() == null) throw new IllegalArgumentException("recipe " + r.recipeName() + " needs a model folder");
@@ -64,6 +82,14 @@ public final class StrategiesProvider implements QuantizedSideProvider {
         Path artifact = r.artifactDir().resolve("artifact.safetensors");
         boolean hit = Files.isRegularFile(artifact);
         Map<String, Object> prov = new LinkedHashMap<>();
+        if (hit) {
+            String problem = cachedProblem(artifact, r.modelDir(), prov);
+            if (problem != null) {
+                r.log().println("tfmq: cached artifact " + artifact + " is not used: " + problem + "; recalibrating");
+                Files.delete(artifact);
+                hit = false;
+            }
+        }
         if (!hit) {
             QuantizedModel qm;
             try (CalibrationProgress progress = CalibrationProgress.toLog(r.log())) {
@@ -75,8 +101,6 @@ public final class StrategiesProvider implements QuantizedSideProvider {
             AtomicFiles.write(artifact, out -> Files.copy(tmp, out));
             Files.deleteIfExists(tmp);
             prov.putAll(qm.provenance());
-        } else {
-            prov.putAll(QuantizationArtifact.read(artifact, UNet2DModel.load(r.modelDir())).provenance());
         }
         prov.put("artifact", artifact.toString());
         prov.put("artifact_bytes", Files.size(artifact));

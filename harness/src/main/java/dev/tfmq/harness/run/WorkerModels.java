@@ -91,7 +91,8 @@ public final class WorkerModels {
                 if (!Files.isRegularFile(artifact) && !url.isEmpty()) {
                     log.println("tfmq: worker: fetching the quantized artifact from " + url);
                     try {
-                        dev.tfmq.harness.cluster.ArtifactFetch.download(url, expected.asText(), artifact, java.time.Duration.ofMinutes(5));
+                        String token = cfg.dashboard().token() != null ? cfg.dashboard().token() : System.getenv("TFMQ_DASHBOARD_TOKEN");
+                        dev.tfmq.harness.cluster.ArtifactFetch.download(url, expected.asText(), artifact, java.time.Duration.ofMinutes(5), token);
                     } catch (IOException e) {
                         throw new Refused("the quantized artifact is missing at " + artifact + " and could not be fetched: " + e.getMessage());
                     }

@@ -48,8 +48,31 @@ public final class Dashboard implements LiveSink, AutoCloseable {
     }
 
     public static Dashboard start(String host, int port, String run, String recipe, PrometheusSink prometheus) {
+        return start(host, port, run, recipe, prometheus, null);
+    }
+
+    /** The cookie the page's own requests (EventSource, fetch) carry the token in after {@code /?token=...}. */
+    static final String COOKIE = "tfmq_token";
+
+    /** Whether {@code host} is a loopback address (127.0.0.0/8, ::1, localhost): only those may go without a token. */
+    public static boolean isLoopback(String host) {
+        try {
+            for (java.net.InetAddress a : java.net.InetAddress.getAllByName(host)) if (!a.isLoopbackAddress()) return false;
+            return true;
+        } catch (java.net.UnknownHostException e) {
+            return false;
+        }
+    }
+
+    /**
+     * Starts the server; with a {@code token}, every route answers 401 unless the request carries it as
+     * {@code Authorization: Bearer <token>}, as the {@value #COOKIE} cookie, or as {@code ?token=} (which also sets
+     * the cookie, so a browser opens the page once with it). Compared in constant time.
+     */
+    public static Dashboard start(String host, int port, String run, String recipe, PrometheusSink prometheus, String token) {
         Vertx vertx = Vertx.vertx();
         Router router = Router.router(vertx);
+        if (token != null) router.route().order(-1).handler(ctx -> authorize(ctx, token));
         Dashboard[] self = new Dashboard[1];
         STATIC.forEach((path, file) -> router.get(path).handler(ctx -> {
             byte[] body = resource(file);
@@ -86,6 +109,29 @@ public final class Dashboard implements LiveSink, AutoCloseable {
             vertx.close();
             throw new IllegalStateException("dashboard server did not start: " + e, e);
         }
+    }
+
+    private static void authorize(io.vertx.ext.web.RoutingContext ctx, String token) {
+        String auth = ctx.request().getHeader("Authorization");
+        String given = auth != null && auth.regionMatches(true, 0, "Bearer ", 0, 7) ? auth.substring(7).trim() : null;
+        boolean fromQuery = false;
+        if (given == null && ctx.request().getCookie(COOKIE) != null) given = ctx.request().getCookie(COOKIE).getValue();
+        if (given == null && ctx.request().getParam("token") != null) {
+            given = ctx.request().getParam("token");
+            fromQuery = true;
+        }
+        byte[] want = token.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        if (given == null || !java.security.MessageDigest.isEqual(want, given.getBytes(java.nio.charset.StandardCharsets.UTF_8))) {
+            ctx.response().setStatusCode(401).putHeader("WWW-Authenticate", "Bearer realm=\"tfmq\"")
+                    .putHeader("Content-Type", "text/plain; charset=utf-8")
+                    .end("401: this tfmq dashboard needs its token (Authorization: Bearer <token>, or open /?token=<token>)\n");
+            return;
+        }
+        if (fromQuery) {
+            ctx.response().addCookie(io.vertx.core.http.Cookie.cookie(COOKIE, given).setHttpOnly(true).setPath("/")
+                    .setSameSite(io.vertx.core.http.CookieSameSite.STRICT));
+        }
+        ctx.next();
     }
 
     public String url() { return url; }

@@ -65,6 +65,51 @@ class CliCommandsTest {
     }
 
     @Test
+    void modelForwardRefusesInputsItCannotRunBeforeRunningThem() throws Exception {
+        // issue 14: 15x15 on two downsamplings crashed the JVM in libnd4jcpu; 3.7 was truncated to 3, NaN read as 0
+        String unet = tiny().resolve("unet").toString();
+        Path out = dir.resolve("out.npy");
+        Path x15 = dir.resolve("x15.npy");
+        Npy.write(x15, Nd4j.rand(DataType.FLOAT, 2, 1, 15, 15));
+        Path t2 = dir.resolve("t2.npy");
+        Npy.write(t2, Nd4j.createFromArray(10L, 20L));
+        Run r = run("model", "forward", "--model", unet, "--x", x15.toString(), "--t", t2.toString(), "--out", out.toString());
+        assertEquals(2, r.code(), r.err());
+        assertTrue(r.err().contains(x15.toString()) && r.err().contains("height 15") && r.err().contains("multiple of 4"), r.err());
+        assertFalse(r.err().contains("Exception") || r.err().contains("\tat "), r.err());
+        Path empty = dir.resolve("empty.npy");
+        Npy.write(empty, Nd4j.zeros(DataType.FLOAT, 0, 1, 28, 28));
+        r = run("model", "forward", "--model", unet, "--x", empty.toString(), "--t", t2.toString(), "--out", out.toString());
+        assertEquals(2, r.code(), r.err());
+        assertTrue(r.err().contains("batch is empty"), r.err());
+
+        Path x = tiny().resolve("x.npy");
+        long batch = Npy.read(x).size(0);
+        Object[][] steps = {
+                {Nd4j.scalar(3.7), "time-step = 3.7 is not a whole number"},
+                {Nd4j.scalar(Double.NaN), "time-step = NaN is not a whole number"},
+                {Nd4j.scalar(-1.0), "time-step = -1.0 is negative"},
+                {Nd4j.scalar(1000L), "outside the schedule's 1000 training time-steps [0, 999]"},
+                {Nd4j.createFromArray(1L, 2L, 3L).reshape(1, 3), "must be a scalar or a vector"},
+                {Nd4j.zeros(DataType.LONG, 0), "holds no time-step"},
+                {Nd4j.zeros(DataType.LONG, batch + 1), (batch + 1) + " time-steps for a batch of " + batch},
+        };
+        for (Object[] c : steps) {
+            Path t = dir.resolve("t.npy");
+            Npy.write(t, (INDArray) c[0]);
+            r = run("model", "forward", "--model", unet, "--x", x.toString(), "--t", t.toString(), "--out", out.toString());
+            assertEquals(2, r.code(), c[1] + ": " + r.err());
+            assertTrue(r.err().contains(t.toString()) && r.err().contains((String) c[1]), r.err());
+        }
+        assertFalse(Files.exists(out), "nothing is written for a refused input");
+        // a whole number stored as a float is a valid time-step
+        Path t = dir.resolve("t.npy");
+        Npy.write(t, Nd4j.scalar(999.0));
+        r = run("model", "forward", "--model", unet, "--x", x.toString(), "--t", t.toString(), "--out", out.toString());
+        assertEquals(0, r.code(), r.err());
+    }
+
+    @Test
     void modelInfoCountsParametersAndMarksTheTib() {
         Run r = run("model", "info", "--model", tiny().resolve("unet").toString());
         assertEquals(0, r.code(), r.err());
@@ -141,6 +186,17 @@ class CliCommandsTest {
         Run badProbe = run("probe", "bias", "--artifact", artifact.toString(), "--model", unetDir.toString(), "--num", "0");
         assertEquals(2, badProbe.code());
         assertTrue(badProbe.err().contains("--num must be >= 1"), badProbe.err());
+        // issue 14 (integrity): a flipped byte in a packed tensor (same length) is refused, never sampled with
+        Path corrupt = dir.resolve("corrupt.safetensors");
+        byte[] bytes = Files.readAllBytes(artifact);
+        bytes[bytes.length - 3] ^= 0x5a;
+        Files.write(corrupt, bytes);
+        Run flipped = run("sample", "--model", unetDir.toString(), "--steps", "3", "--num", "2", "--seed", "5",
+                "--out", dir.resolve("c.png").toString(), "--artifact", corrupt.toString());
+        assertEquals(2, flipped.code(), flipped.out() + flipped.err());
+        assertTrue(flipped.err().contains(corrupt.toString()) && flipped.err().contains("data section SHA-256")
+                && flipped.err().contains("the file is corrupt"), flipped.err());
+        assertFalse(Files.exists(dir.resolve("c.png")));
         // an artifact is bound to the weights it was made from
         Path other = dir.resolve("other/unet");
         Files.createDirectories(other);

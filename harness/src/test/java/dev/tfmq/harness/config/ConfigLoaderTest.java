@@ -9,6 +9,7 @@ import java.util.List;
 import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -74,7 +75,7 @@ class ConfigLoaderTest {
         String e = error(() -> ConfigLoader.load(null, List.of("model.scheduler=euler"), Map.of()));
         assertTrue(e.contains("tfmq.model.scheduler") && e.contains("euler") && e.contains("ddim, ddpm"), e);
         e = error(() -> ConfigLoader.load(null, List.of("run.samples=0"), Map.of()));
-        assertTrue(e.contains("tfmq.run.samples") && e.contains("[1, 10000000]"), e);
+        assertTrue(e.contains("tfmq.run.samples") && e.contains("[2, 10000000]"), e);
         e = error(() -> ConfigLoader.load(null, List.of("run.batch-size=abc"), Map.of()));
         assertTrue(e.contains("tfmq.run.batch-size") && e.contains("abc") && e.contains("integer"), e);
         e = error(() -> ConfigLoader.load(null, List.of("quantization.weight-bits=12"), Map.of()));
@@ -129,5 +130,14 @@ class ConfigLoaderTest {
         // the valid spellings still load
         assertEquals("relative", ConfigLoader.loadGate(file(
                 "tfmq.gate.rules = [ { metric = fid, compare = baseline, margin = 0.1, margin-kind = relative } ]")).rules().get(0).marginKind());
+    }
+
+    @Test
+    void theDashboardTokenIsReadButNeverRecorded() {
+        RunConfig c = ConfigLoader.load(null, List.of("dashboard.host=0.0.0.0", "dashboard.token=t0ps3cret"), Map.of());
+        assertEquals("t0ps3cret", c.dashboard().token());
+        assertFalse(c.render().contains("t0ps3cret"), "config.conf of a run must not hold the token");
+        assertFalse(c.dashboard().toString().contains("t0ps3cret"));
+        assertNull(ConfigLoader.load(null, List.of(), Map.of()).dashboard().token());
     }
 }

@@ -89,4 +89,30 @@ class StrategiesSideTest {
         assertThrows(IllegalArgumentException.class, () -> side.apply(bad));
         assertThrows(IllegalArgumentException.class, () -> side.temporalFeatures(t, "fp"));
     }
+
+    @Test
+    void aCachedArtifactIsUsedOnlyWhenItsContentsVerify(@org.junit.jupiter.api.io.TempDir Path tmp) throws Exception {
+        // issue 14: flipped bytes of a packed weight tensor in .tfmq-cache/artifacts/ were loaded "from cache", exit 0
+        Path model = tmp.resolve("model");
+        TestModels.writeTinyModelFolder(model);
+        Path a = tmp.resolve("artifact.safetensors");
+        dev.tfmq.strategies.recipe.QuantizationArtifact.write(a, qm);
+        Map<String, Object> prov = new LinkedHashMap<>();
+        assertNull(StrategiesProvider.cachedProblem(a, model, prov));
+        assertTrue(prov.containsKey("model_sha256"), prov.toString());
+        byte[] bytes = java.nio.file.Files.readAllBytes(a);
+        bytes[bytes.length - 2] ^= 0x10;
+        java.nio.file.Files.write(a, bytes);
+        String m = StrategiesProvider.cachedProblem(a, model, new LinkedHashMap<>());
+        assertTrue(m != null && m.contains("data section SHA-256") && m.contains("corrupt"), m);
+        // an entry written before checksums cannot be verified, so it is not used either
+        bytes[bytes.length - 2] ^= 0x10;
+        java.nio.file.Files.write(a, bytes);
+        var st = dev.tfmq.model.io.SafeTensors.read(a);
+        Map<String, String> meta = new LinkedHashMap<>(st.metadata());
+        meta.remove(dev.tfmq.model.io.SafeTensors.DATA_SHA256);
+        dev.tfmq.model.io.SafeTensors.write(a, st.tensors(), meta);
+        m = StrategiesProvider.cachedProblem(a, model, new LinkedHashMap<>());
+        assertTrue(m != null && m.contains("no checksum"), m);
+    }
 }

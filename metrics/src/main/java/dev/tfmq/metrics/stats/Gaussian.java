@@ -36,6 +36,47 @@ public record Gaussian(double[] mu, double[] sigma, long n) {
                 sigma.castTo(DataType.DOUBLE).dup('c').data().asDouble(), n);
     }
 
+    /** Relative tolerance of the symmetry check: float32-stored covariances agree to ~1e-7 of their scale. */
+    public static final double SYMMETRY_TOLERANCE = 1e-6;
+
+    /**
+     * Why {@code m} ([d, d], row-major) cannot be a covariance (or a co-moment), or null when it can: every entry
+     * finite, symmetric within {@link #SYMMETRY_TOLERANCE} of the largest diagonal entry, no negative diagonal
+     * entry. One pass over the D² entries, done once when a file is read; a negative variance used to give a
+     * negative FID with exit 0.
+     */
+    public static String covarianceProblem(double[] m, int d) {
+        double scale = 0;
+        for (int i = 0; i < d; i++) {
+            double v = m[i * d + i];
+            if (!Double.isFinite(v)) return "diagonal entry [" + i + ", " + i + "] = " + v + " is not finite";
+            scale = Math.max(scale, Math.abs(v));
+        }
+        double tol = SYMMETRY_TOLERANCE * scale;
+        for (int i = 0; i < d; i++) {
+            if (m[i * d + i] < -tol) return "diagonal entry [" + i + ", " + i + "] = " + m[i * d + i] + " is negative (a variance)";
+            for (int j = 0; j < i; j++) {
+                double a = m[i * d + j], b = m[j * d + i];
+                if (!Double.isFinite(a) || !Double.isFinite(b)) {
+                    return "entry [" + i + ", " + j + "] or [" + j + ", " + i + "] is not finite (" + a + ", " + b + ")";
+                }
+                if (Math.abs(a - b) > tol) {
+                    return "is not symmetric: [" + i + ", " + j + "] = " + a + " but [" + j + ", " + i + "] = " + b
+                            + " (tolerance " + tol + ")";
+                }
+            }
+        }
+        return null;
+    }
+
+    /** Why {@code v} cannot be a mean, or null: every entry finite. */
+    public static String meanProblem(double[] v) {
+        for (int i = 0; i < v.length; i++) {
+            if (!Double.isFinite(v[i])) return "entry [" + i + "] = " + v[i] + " is not finite";
+        }
+        return null;
+    }
+
     public INDArray muArray() { return Nd4j.create(mu.clone(), new long[] {mu.length}, DataType.DOUBLE); }
 
     public INDArray sigmaArray() { return Nd4j.create(sigma.clone(), new long[] {mu.length, mu.length}, DataType.DOUBLE); }

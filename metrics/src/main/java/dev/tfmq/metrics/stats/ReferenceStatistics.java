@@ -23,7 +23,15 @@ import java.util.Map;
 public record ReferenceStatistics(Gaussian pooled, Gaussian spatial) {
 
     public static ReferenceStatistics read(Path file) throws IOException {
-        Map<String, INDArray> a = Npz.read(file);
+        return of(file, Npz.read(file));
+    }
+
+    /**
+     * The statistics in the arrays of {@code file}, checked: shapes agree, the covariances are covariances
+     * ({@link Gaussian#covarianceProblem}), the means finite, and a recorded count is at least 2. Extra keys are
+     * left to the caller.
+     */
+    public static ReferenceStatistics of(Path file, Map<String, INDArray> a) throws FormatException {
         Gaussian pooled = gaussian(file, a, "mu", "sigma", "n");
         Gaussian spatial = null;
         boolean hasMuS = a.containsKey("mu_s");
@@ -68,8 +76,17 @@ public record ReferenceStatistics(Gaussian pooled, Gaussian spatial) {
         INDArray count = a.get(nKey);
         if (count != null) {
             if (count.length() != 1) throw new FormatException(file, "'" + nKey + "' must hold one number");
+            double c = count.getDouble(0);
+            if (!(c >= 2) || c != Math.rint(c)) {
+                throw new FormatException(file, "'" + nKey + "' = " + c + ": statistics need a whole sample count of at least 2");
+            }
             n = count.getLong(0);
         }
-        return Gaussian.of(mu, sigma, n);
+        Gaussian g = Gaussian.of(mu, sigma, n);
+        String p = Gaussian.meanProblem(g.mu());
+        if (p != null) throw new FormatException(file, "'" + muKey + "' " + p);
+        p = Gaussian.covarianceProblem(g.sigma(), g.dim());
+        if (p != null) throw new FormatException(file, "'" + sigmaKey + "' " + p);
+        return g;
     }
 }

@@ -63,10 +63,25 @@ public final class PoissonBootstrapStatistics {
     public Interval fid(Gaussian reference, double confidence) {
         double value = FrechetDistance.compute(Gaussian.of(all), reference).value();
         double[] reps = new double[replicates.length];
+        int used = 0;
         for (int r = 0; r < replicates.length; r++) {
-            reps[r] = FrechetDistance.compute(Gaussian.of(replicates[r]), reference).value();
+            if (replicates[r].count() < 2) continue;
+            reps[used++] = FrechetDistance.compute(Gaussian.of(replicates[r]), reference).value();
         }
-        return biasShifted(value, reps, confidence, all.count());
+        return biasShifted(value, usable(reps, used), confidence, all.count());
+    }
+
+    /**
+     * The replicate values that could be computed. A replicate whose Poisson weights sum to less than 2 has no
+     * covariance: with a handful of samples (2-6 images) a few replicates are such, and are left out instead of
+     * failing the whole interval. With N in the dozens or more this never happens, so those numbers are unchanged.
+     */
+    private double[] usable(double[] reps, int used) {
+        if (used < 2) {
+            throw new IllegalArgumentException("a bootstrap interval needs at least 2 replicates with 2 or more samples; "
+                    + all.count() + " samples gave " + used + " of " + replicates.length);
+        }
+        return used == reps.length ? reps : java.util.Arrays.copyOf(reps, used);
     }
 
     /** FID between two bootstrapped sets; replicate r of one is paired with replicate r of the other. */
@@ -74,10 +89,12 @@ public final class PoissonBootstrapStatistics {
         if (other.replicates.length != replicates.length) throw new IllegalArgumentException("replicate counts differ");
         double value = FrechetDistance.compute(Gaussian.of(all), Gaussian.of(other.all)).value();
         double[] reps = new double[replicates.length];
+        int used = 0;
         for (int r = 0; r < replicates.length; r++) {
-            reps[r] = FrechetDistance.compute(Gaussian.of(replicates[r]), Gaussian.of(other.replicates[r])).value();
+            if (replicates[r].count() < 2 || other.replicates[r].count() < 2) continue;
+            reps[used++] = FrechetDistance.compute(Gaussian.of(replicates[r]), Gaussian.of(other.replicates[r])).value();
         }
-        return biasShifted(value, reps, confidence, all.count());
+        return biasShifted(value, usable(reps, used), confidence, all.count());
     }
 
     /**

@@ -125,4 +125,26 @@ class UncertaintyTest {
                 Bootstrap.interval(3.0, reps, 0.9, 100).high() - Bootstrap.interval(3.0, reps, 0.9, 100).low(), 1e-12);
         org.junit.jupiter.api.Assertions.assertEquals(100, ci.n());
     }
+
+    @Test
+    void aHandfulOfSamplesGivesAnIntervalInsteadOfFailingInAReplicate() {
+        // issue 14: tfmq fid on 2-6 images failed inside a replicate whose Poisson weights summed to 0 or 1
+        int d = 4;
+        INDArray ref = org.nd4j.linalg.factory.Nd4j.create(PortableRandom.normals(7, 40 * d), 40, d);
+        FeatureStatistics r = new FeatureStatistics(d);
+        r.update(ref);
+        for (int n = 2; n <= 6; n++) {
+            PoissonBootstrapStatistics b = new PoissonBootstrapStatistics(d, 50, 3);
+            b.update(org.nd4j.linalg.factory.Nd4j.create(PortableRandom.normals(n, n * d), n, d), 0);
+            int degenerate = 0;
+            for (int k = 0; k < b.replicates(); k++) if (b.replicate(k).count() < 2) degenerate++;
+            Interval i = b.fid(Gaussian.of(r), 0.95);
+            assertEquals(50 - degenerate, i.replicates(), "n = " + n);
+            assertTrue(i.low() <= i.high() && Double.isFinite(i.low()), "n = " + n + ": " + i);
+            if (n == 2) assertTrue(degenerate > 0, "two samples leave some replicates without a covariance");
+            PoissonBootstrapStatistics other = new PoissonBootstrapStatistics(d, 50, 3);
+            other.update(ref, 100);
+            assertTrue(Double.isFinite(b.fid(other, 0.95).value()));
+        }
+    }
 }

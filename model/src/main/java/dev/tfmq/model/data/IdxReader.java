@@ -68,19 +68,30 @@ public final class IdxReader {
         return decode(Files.readAllBytes(file), file, expectedDims);
     }
 
+    /** The most data bytes one IDX file may declare (Fashion-MNIST's training images are 47 MB). */
+    public static final long MAX_DATA_BYTES = 1L << 30;
+
     static Idx decode(byte[] raw, Path file, int expectedDims) throws FormatException {
-        byte[] b = raw;
-        if (raw.length >= 2 && (raw[0] & 0xFF) == 0x1f && (raw[1] & 0xFF) == 0x8b) {
-            try (GZIPInputStream in = new GZIPInputStream(new ByteArrayInputStream(raw))) {
-                b = in.readAllBytes();
-            } catch (EOFException e) {
-                throw new FormatException(file, "truncated gzip stream (unexpected end of compressed data)");
-            } catch (ZipException e) {
-                throw new FormatException(file, "corrupt gzip stream: " + e.getMessage());
-            } catch (IOException e) {
-                throw new FormatException(file, "cannot decompress: " + e);
-            }
+        boolean gzip = raw.length >= 2 && (raw[0] & 0xFF) == 0x1f && (raw[1] & 0xFF) == 0x8b;
+        try (java.io.InputStream in = gzip ? new GZIPInputStream(new ByteArrayInputStream(raw)) : new ByteArrayInputStream(raw)) {
+            return decode(in, file, expectedDims);
+        } catch (EOFException e) {
+            throw new FormatException(file, "truncated gzip stream (unexpected end of compressed data)");
+        } catch (ZipException e) {
+            throw new FormatException(file, "corrupt gzip stream: " + e.getMessage());
+        } catch (FormatException e) {
+            throw e;
+        } catch (IOException e) {
+            throw new FormatException(file, "cannot decompress: " + e);
         }
+    }
+
+    /**
+     * Reads the header first and then exactly the bytes it declares (checked against {@link #MAX_DATA_BYTES}), so a
+     * small gzip file that inflates to gigabytes is refused before it is inflated.
+     */
+    private static Idx decode(java.io.InputStream in, Path file, int expectedDims) throws IOException {
+        byte[] b = in.readNBytes(4);
         if (b.length < 4) throw new FormatException(file, "only " + b.length + " bytes, too short for an IDX header");
         int magic = ((b[0] & 0xFF) << 24) | ((b[1] & 0xFF) << 16) | ((b[2] & 0xFF) << 8) | (b[3] & 0xFF);
         int expectedMagic = 0x0800 | expectedDims;
@@ -98,27 +109,36 @@ public final class IdxReader {
                     magic, b[3] & 0xFF, kind, expectedDims, expectedMagic));
         }
         int header = 4 + 4 * expectedDims;
-        if (b.length < header) {
-            throw new FormatException(file, "truncated header: " + b.length + " bytes, the dimension sizes need " + header);
+        byte[] sizes = in.readNBytes(4 * expectedDims);
+        if (sizes.length < 4 * expectedDims) {
+            throw new FormatException(file, "truncated header: " + (4 + sizes.length) + " bytes, the dimension sizes need " + header);
         }
         int[] dims = new int[expectedDims];
         long count = 1;
         for (int d = 0; d < expectedDims; d++) {
-            int o = 4 + 4 * d;
-            dims[d] = ((b[o] & 0xFF) << 24) | ((b[o + 1] & 0xFF) << 16) | ((b[o + 2] & 0xFF) << 8) | (b[o + 3] & 0xFF);
+            int o = 4 * d;
+            dims[d] = ((sizes[o] & 0xFF) << 24) | ((sizes[o + 1] & 0xFF) << 16) | ((sizes[o + 2] & 0xFF) << 8) | (sizes[o + 3] & 0xFF);
             if (dims[d] <= 0) throw new FormatException(file, "dimension " + d + " has size " + dims[d] + ", must be positive");
             count *= dims[d];
+            if (count > MAX_DATA_BYTES) break; // (a product of up to 2^30 and a 31-bit size cannot overflow)
         }
-        long have = b.length - header;
-        if (have < count) {
+        if (count > MAX_DATA_BYTES) {
+            throw new FormatException(file, "the header declares " + count + " data bytes (" + java.util.Arrays.toString(dims)
+                    + "), over the limit of " + MAX_DATA_BYTES);
+        }
+        byte[] data = in.readNBytes((int) count);
+        if (data.length < count) {
             throw new FormatException(file, "truncated: the header promises " + count + " data bytes ("
-                    + java.util.Arrays.toString(dims) + ") but only " + have + " follow");
+                    + java.util.Arrays.toString(dims) + ") but only " + data.length + " follow");
         }
-        if (have > count) {
-            throw new FormatException(file, (have - count) + " unexpected bytes after the " + count + " data bytes of "
+        long extra = 0;
+        byte[] skip = new byte[8192];
+        for (int n; extra <= (1 << 20) && (n = in.read(skip)) > 0; ) extra += n; // counted up to 1 MiB, not inflated further
+        if (extra > 0) {
+            throw new FormatException(file, (extra > (1 << 20) ? "more than 1048576" : String.valueOf(extra))
+                    + " unexpected bytes after the " + count + " data bytes of "
                     + java.util.Arrays.toString(dims));
         }
-        byte[] data = java.util.Arrays.copyOfRange(b, header, b.length);
         return new Idx(dims, data);
     }
 }

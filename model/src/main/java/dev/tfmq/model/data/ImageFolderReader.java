@@ -3,6 +3,8 @@ package dev.tfmq.model.data;
 import dev.tfmq.model.io.FormatException;
 
 import javax.imageio.ImageIO;
+import javax.imageio.ImageReader;
+import javax.imageio.stream.ImageInputStream;
 import java.awt.color.ColorSpace;
 import java.awt.image.BufferedImage;
 import java.awt.image.ColorModel;
@@ -12,6 +14,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Iterator;
 import java.util.List;
 import java.util.Locale;
 import java.util.stream.Stream;
@@ -27,6 +30,9 @@ import java.util.stream.Stream;
  */
 public final class ImageFolderReader {
     public enum ColorMode { AUTO, GRAY, RGB }
+
+    /** The most pixels one image may declare (8192 x 8192); larger headers are refused before decoding. */
+    public static final long MAX_PIXELS = 1L << 26;
 
     private ImageFolderReader() {}
 
@@ -53,19 +59,39 @@ public final class ImageFolderReader {
         boolean allGray = true;
         for (Path f : files) {
             BufferedImage img;
-            try {
-                img = ImageIO.read(f.toFile());
+            try (ImageInputStream in = ImageIO.createImageInputStream(f.toFile())) {
+                Iterator<ImageReader> readers = in == null ? null : ImageIO.getImageReaders(in);
+                if (readers == null || !readers.hasNext()) throw new FormatException(f, "not a readable PNG or JPEG image");
+                ImageReader reader = readers.next();
+                try {
+                    reader.setInput(in, true, true);
+                    // the size from the header (PNG: IHDR), checked before any pixel is decoded or allocated
+                    int iw = reader.getWidth(0), ih = reader.getHeight(0);
+                    if ((long) iw * ih > MAX_PIXELS) {
+                        throw new FormatException(f, "image declares " + iw + "x" + ih + " pixels, over the limit of " + MAX_PIXELS
+                                + " per image");
+                    }
+                    if (first == null) {
+                        first = f;
+                        w = iw;
+                        h = ih;
+                        long total = (long) files.size() * 3 * w * h;
+                        if (total > Integer.MAX_VALUE - 8) {
+                            throw new FormatException(dir, files.size() + " images of " + w + "x" + h + " need " + total
+                                    + " bytes, more than one dataset holds (" + (Integer.MAX_VALUE - 8) + ")");
+                        }
+                    } else if (iw != w || ih != h) {
+                        throw new FormatException(f, "image is " + iw + "x" + ih + " (width x height) but "
+                                + first.getFileName() + " is " + w + "x" + h + "; all images must have the same size");
+                    }
+                    img = reader.read(0, reader.getDefaultReadParam());
+                } finally {
+                    reader.dispose();
+                }
+            } catch (FormatException e) {
+                throw e;
             } catch (IOException | RuntimeException e) {
                 throw new FormatException(f, "cannot decode image: " + e.getMessage());
-            }
-            if (img == null) throw new FormatException(f, "not a readable PNG or JPEG image");
-            if (first == null) {
-                first = f;
-                w = img.getWidth();
-                h = img.getHeight();
-            } else if (img.getWidth() != w || img.getHeight() != h) {
-                throw new FormatException(f, "image is " + img.getWidth() + "x" + img.getHeight() + " (width x height) but "
-                        + first.getFileName() + " is " + w + "x" + h + "; all images must have the same size");
             }
             boolean g = isGray(img);
             allGray &= g;

@@ -23,6 +23,7 @@ public final class AtomicFiles {
         Path dir = abs.getParent();
         if (dir != null) Files.createDirectories(dir);
         Path tmp = Files.createTempFile(dir, "." + abs.getFileName() + ".", ".tmp");
+        IN_FLIGHT.add(tmp);
         boolean done = false;
         try {
             try (OutputStream out = new BufferedOutputStream(Files.newOutputStream(tmp), 1 << 16)) {
@@ -39,8 +40,33 @@ public final class AtomicFiles {
             }
             done = true;
         } finally {
+            IN_FLIGHT.remove(tmp);
             if (!done) Files.deleteIfExists(tmp);
         }
+    }
+
+    /** Temporary files this process is writing right now (never removed as stale). */
+    private static final java.util.Set<Path> IN_FLIGHT = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    /** The names {@link #write} gives its temporary files: "." + target name + "." + random digits + ".tmp". */
+    private static final java.util.regex.Pattern TEMP_NAME = java.util.regex.Pattern.compile("\\..+\\.\\d+\\.tmp");
+
+    /**
+     * Deletes the temporary files a killed writer left in {@code dir} (not its subfolders): files named as
+     * {@link #write} names them that no write of this process has open. Returns how many were removed.
+     */
+    public static int removeStale(Path dir) throws IOException {
+        if (!Files.isDirectory(dir)) return 0;
+        int n = 0;
+        try (java.util.stream.Stream<Path> files = Files.list(dir)) {
+            for (Path p : (Iterable<Path>) files::iterator) {
+                Path abs = p.toAbsolutePath();
+                if (TEMP_NAME.matcher(p.getFileName().toString()).matches() && Files.isRegularFile(p, java.nio.file.LinkOption.NOFOLLOW_LINKS)
+                        && !IN_FLIGHT.contains(abs) && Files.deleteIfExists(p)) {
+                    n++;
+                }
+            }
+        }
+        return n;
     }
 
     public static void writeString(Path target, String text) throws IOException {

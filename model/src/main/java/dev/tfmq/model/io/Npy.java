@@ -25,35 +25,92 @@ public final class Npy {
 
     private Npy() {}
 
+    /**
+     * The most bytes one array may declare (1 GiB; the largest array tfmq itself writes is a 2048² covariance,
+     * 32 MiB). A larger declared shape is refused before anything is allocated, so a small file cannot make the
+     * reader ask for gigabytes.
+     */
+    public static final long MAX_ARRAY_BYTES = 1L << 30;
+    /** Headers are a short Python dict literal; numpy itself writes a few hundred bytes. */
+    private static final int MAX_HEADER_BYTES = 1 << 20;
+
+    /** What a header promises: element type, byte order, layout, shape, where the data starts and how long it is. */
+    private record Header(DType type, String kind, ByteOrder order, boolean fortran, long[] shape, int dataStart, long need) {}
+
     public static INDArray read(Path file) throws IOException {
+        long size = Files.size(file);
+        if (size > MAX_ARRAY_BYTES + MAX_HEADER_BYTES + 12) {
+            throw new FormatException(file, "file of " + size + " bytes exceeds the limit of " + MAX_ARRAY_BYTES + " bytes per array");
+        }
         return read(Files.readAllBytes(file), file);
     }
 
     /** Parses the bytes of one .npy file; {@code source} names it in error messages. */
     public static INDArray read(byte[] bytes, Path source) throws FormatException {
+        Header h = header(bytes, headerEnd(bytes, source), source);
+        if (bytes.length - h.dataStart() < h.need()) throw truncated(source, h, bytes.length - h.dataStart());
+        return decode(h, ByteBuffer.wrap(bytes, h.dataStart(), (int) h.need()).slice());
+    }
+
+    /**
+     * Reads one .npy file from a stream (a zip member) without trusting it: the header is read and checked first,
+     * then exactly the bytes its shape needs, never more than {@code declaredSize} (the member's recorded size, or
+     * -1 if unknown) or {@link #MAX_ARRAY_BYTES}, and allocation follows the bytes that really arrive.
+     */
+    static INDArray read(InputStream in, long declaredSize, Path source) throws IOException {
+        byte[] lead = in.readNBytes(12);
+        int end = headerEnd(lead, source);
+        byte[] head = java.util.Arrays.copyOf(lead, Math.max(end, lead.length));
+        int got = lead.length + in.readNBytes(head, lead.length, head.length - lead.length);
+        if (got < end) throw new FormatException(source, "header of " + (end - 10) + " bytes runs past the end of the file");
+        Header h = header(head, end, source);
+        long have = head.length - end;
+        if (declaredSize >= 0 && end + h.need() > declaredSize) throw truncated(source, h, declaredSize - end);
+        byte[] rest = in.readNBytes((int) (h.need() - have));
+        if (have + rest.length < h.need()) throw truncated(source, h, have + rest.length);
+        ByteBuffer data = ByteBuffer.allocate((int) h.need());
+        data.put(head, end, (int) have).put(rest).flip();
+        return decode(h, data);
+    }
+
+    private static FormatException truncated(Path source, Header h, long have) {
+        return new FormatException(source, "data holds " + have + " bytes, shape " + java.util.Arrays.toString(h.shape())
+                + " of " + h.kind() + " needs " + h.need());
+    }
+
+    /** Checks magic and version in the first bytes and returns where the data starts. */
+    private static int headerEnd(byte[] bytes, Path source) throws FormatException {
         if (bytes.length < 10) throw new FormatException(source, "too short for a .npy file");
         for (int i = 0; i < MAGIC.length; i++) {
             if (bytes[i] != MAGIC[i]) throw new FormatException(source, "missing the \\x93NUMPY magic string");
         }
         int major = bytes[6] & 0xff;
         ByteBuffer b = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
-        int headerLen;
+        long headerLen;
         int headerStart;
         if (major == 1) {
             headerLen = b.getShort(8) & 0xffff;
             headerStart = 10;
         } else if (major == 2 || major == 3) {
             if (bytes.length < 12) throw new FormatException(source, "truncated header");
-            headerLen = b.getInt(8);
+            headerLen = b.getInt(8) & 0xffffffffL;
             headerStart = 12;
         } else {
             throw new FormatException(source, "unsupported .npy format version " + major);
         }
-        if (headerLen < 0 || headerStart + (long) headerLen > bytes.length) {
-            throw new FormatException(source, "header of " + headerLen + " bytes runs past the end of the file");
+        if (headerLen > MAX_HEADER_BYTES) {
+            throw new FormatException(source, "header of " + headerLen + " bytes exceeds the limit of " + MAX_HEADER_BYTES);
         }
-        String header = new String(bytes, headerStart, headerLen,
-                major == 3 ? StandardCharsets.UTF_8 : StandardCharsets.ISO_8859_1);
+        return headerStart + (int) headerLen;
+    }
+
+    private static Header header(byte[] bytes, int end, Path source) throws FormatException {
+        int headerStart = (bytes[6] & 0xff) == 1 ? 10 : 12;
+        if (end > bytes.length) {
+            throw new FormatException(source, "header of " + (end - headerStart) + " bytes runs past the end of the file");
+        }
+        String header = new String(bytes, headerStart, end - headerStart,
+                (bytes[6] & 0xff) == 3 ? StandardCharsets.UTF_8 : StandardCharsets.ISO_8859_1);
         Matcher d = DESCR.matcher(header);
         Matcher f = FORTRAN.matcher(header);
         Matcher s = SHAPE.matcher(header);
@@ -68,28 +125,40 @@ public final class Npy {
         for (String part : s.group(1).split(",")) {
             String t = part.trim();
             if (t.isEmpty()) continue;
+            long v;
             try {
-                dims.add(Long.parseLong(t));
+                v = Long.parseLong(t);
             } catch (NumberFormatException ex) {
                 throw new FormatException(source, "bad shape entry '" + t + "'");
             }
+            if (v < 0) throw new FormatException(source, "negative shape entry " + v);
+            dims.add(v);
         }
         long[] shape = dims.stream().mapToLong(Long::longValue).toArray();
-        int dataStart = headerStart + headerLen;
-        long need = TensorBytes.elementCount(shape) * type.bytes();
-        if (bytes.length - dataStart < need) {
-            throw new FormatException(source, "data holds " + (bytes.length - dataStart) + " bytes, shape "
-                    + java.util.Arrays.toString(shape) + " of " + d.group(2) + " needs " + need);
+        long need;
+        try {
+            need = Math.multiplyExact(TensorBytes.elementCount(shape), (long) type.bytes());
+        } catch (ArithmeticException ex) {
+            need = Long.MAX_VALUE;
         }
-        ByteBuffer data = ByteBuffer.wrap(bytes, dataStart, (int) need).slice();
-        if (!fortran || shape.length < 2) {
-            return TensorBytes.decode(data, type, shape, order);
+        if (need > MAX_ARRAY_BYTES) {
+            throw new FormatException(source, "shape " + java.util.Arrays.toString(shape) + " of " + d.group(2) + " declares "
+                    + (need == Long.MAX_VALUE ? "more than 2^63" : String.valueOf(need)) + " bytes, over the limit of "
+                    + MAX_ARRAY_BYTES + " bytes per array");
+        }
+        return new Header(type, d.group(2), order, fortran, shape, end, need);
+    }
+
+    private static INDArray decode(Header h, ByteBuffer data) {
+        long[] shape = h.shape();
+        if (!h.fortran() || shape.length < 2) {
+            return TensorBytes.decode(data, h.type(), shape, h.order());
         }
         long[] reversed = new long[shape.length];
         for (int i = 0; i < shape.length; i++) reversed[i] = shape[shape.length - 1 - i];
         int[] perm = new int[shape.length];
         for (int i = 0; i < shape.length; i++) perm[i] = shape.length - 1 - i;
-        return TensorBytes.decode(data, type, reversed, order).permute(perm).dup('c');
+        return TensorBytes.decode(data, h.type(), reversed, h.order()).permute(perm).dup('c');
     }
 
     public static void write(Path file, INDArray a) throws IOException {
@@ -127,7 +196,4 @@ public final class Npy {
         return bos.toByteArray();
     }
 
-    static byte[] readAll(InputStream in) throws IOException {
-        return in.readAllBytes();
-    }
 }

@@ -32,8 +32,11 @@ public final class Npz {
                 if (e.isDirectory()) continue;
                 String name = e.getName();
                 if (!name.endsWith(".npy")) throw new FormatException(file, "member '" + name + "' is not a .npy file");
-                byte[] bytes = Npy.readAll(zip.getInputStream(e));
-                out.put(name.substring(0, name.length() - 4), Npy.read(bytes, Path.of(file + ":" + name)));
+                try (java.io.InputStream in = zip.getInputStream(e)) {
+                    out.put(name.substring(0, name.length() - 4), Npy.read(in, e.getSize(), Path.of(file + ":" + name)));
+                } catch (ZipException ex) {
+                    throw new FormatException(file, "member '" + name + "' is corrupt (" + ex.getMessage() + ")");
+                }
             }
         }
         return out;

@@ -86,6 +86,8 @@ public final class SafeTensors {
             long dataStart = 8 + headerLen;
             long dataSize = size - dataStart;
             Header header = parseHeader(file, new String(headerBuf.array(), StandardCharsets.UTF_8), dataSize);
+            String digest = header.metadata.get(DATA_SHA256);
+            if (digest != null) verify(file, ch, dataStart, digest);
             Map<String, INDArray> tensors = new LinkedHashMap<>();
             for (Entry e : header.entries.values()) {
                 long bytes = e.end - e.begin;
@@ -200,6 +202,49 @@ public final class SafeTensors {
         }
     }
 
+    /**
+     * Metadata key of the SHA-256 (hex) of the whole data section, written by {@link #writeChecksummed} and verified
+     * by {@link #read} whenever present: a flipped byte in a tensor then fails the read instead of changing numbers.
+     */
+    public static final String DATA_SHA256 = "tfmq_data_sha256";
+
+    /** Whether the file this was read from recorded (and so passed) a data checksum. */
+    public boolean checksummed() { return metadata.containsKey(DATA_SHA256); }
+
+    /** As {@link #write(Path, Map, Map)}, recording the data section's SHA-256 under {@link #DATA_SHA256}. */
+    public static void writeChecksummed(Path file, Map<String, INDArray> tensors, Map<String, String> metadata) throws IOException {
+        Map<String, DType> types = new LinkedHashMap<>();
+        for (Map.Entry<String, INDArray> e : tensors.entrySet()) types.put(e.getKey(), DType.of(e.getValue().dataType()));
+        write(file, tensors, types, metadata, true);
+    }
+
+    /** Streams the data section through SHA-256 (1 MiB at a time) and compares it with the recorded digest. */
+    private static void verify(Path file, FileChannel ch, long dataStart, String want) throws IOException {
+        java.security.MessageDigest md = sha256();
+        ByteBuffer buf = ByteBuffer.allocate(1 << 20);
+        for (long pos = dataStart; ; ) {
+            buf.clear();
+            int n = ch.read(buf, pos);
+            if (n < 0) break;
+            buf.flip();
+            md.update(buf);
+            pos += n;
+        }
+        String have = java.util.HexFormat.of().formatHex(md.digest());
+        if (!have.equalsIgnoreCase(want)) {
+            throw new FormatException(file, "data section SHA-256 " + have + " does not match the " + want
+                    + " recorded in its header: the file is corrupt");
+        }
+    }
+
+    private static java.security.MessageDigest sha256() {
+        try {
+            return java.security.MessageDigest.getInstance("SHA-256");
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException("every JDK has SHA-256", e);
+        }
+    }
+
     /** Writes tensors in their own ND4J type (see {@link DType#of}). */
     public static void write(Path file, Map<String, INDArray> tensors, Map<String, String> metadata) throws IOException {
         Map<String, DType> types = new LinkedHashMap<>();
@@ -210,10 +255,16 @@ public final class SafeTensors {
     /** Writes tensors, each converted to the given on-disk type (e.g. F16 from float32 memory). */
     public static void write(Path file, Map<String, INDArray> tensors, Map<String, DType> types,
                              Map<String, String> metadata) throws IOException {
+        write(file, tensors, types, metadata, false);
+    }
+
+    private static void write(Path file, Map<String, INDArray> tensors, Map<String, DType> types,
+                              Map<String, String> metadata, boolean checksum) throws IOException {
         ObjectNode header = JSON.createObjectNode();
-        if (metadata != null && !metadata.isEmpty()) {
-            ObjectNode meta = header.putObject("__metadata__");
-            metadata.forEach(meta::put);
+        ObjectNode meta = null;
+        if (checksum || (metadata != null && !metadata.isEmpty())) {
+            meta = header.putObject("__metadata__");
+            if (metadata != null) metadata.forEach(meta::put);
         }
         List<byte[]> blobs = new ArrayList<>();
         long offset = 0;
@@ -230,6 +281,11 @@ public final class SafeTensors {
             offs.add(offset + bytes.length);
             offset += bytes.length;
             blobs.add(bytes);
+        }
+        if (checksum) {
+            java.security.MessageDigest md = sha256();
+            for (byte[] b : blobs) md.update(b);
+            meta.put(DATA_SHA256, java.util.HexFormat.of().formatHex(md.digest()));
         }
         byte[] json = JSON.writeValueAsBytes(header);
         int padded = (json.length + 7) / 8 * 8;

@@ -15,6 +15,7 @@ final class TensorBytes {
     static INDArray decode(ByteBuffer src, DType type, long[] shape, ByteOrder order) {
         long n = elementCount(shape);
         INDArray out = Nd4j.create(type.memoryType(), shape, 'c');
+        if (n == 0) return out;
         ByteBuffer in = src.slice().order(order);
         if (type == DType.F16 || type == DType.BF16) {
             java.nio.FloatBuffer dst = out.data().asNio().order(ByteOrder.nativeOrder()).asFloatBuffer();
@@ -50,6 +51,7 @@ final class TensorBytes {
         if (n * type.bytes() > Integer.MAX_VALUE) {
             throw new IllegalArgumentException("tensor of " + n + " elements is too large for one buffer");
         }
+        if (n == 0) return new byte[0];
         ByteBuffer out = ByteBuffer.allocate((int) (n * type.bytes())).order(ByteOrder.LITTLE_ENDIAN);
         if (type == DType.F16 || type == DType.BF16) {
             INDArray f = a.castTo(DataType.FLOAT).dup('c');

@@ -23,6 +23,7 @@ public final class GroupNorm extends Module {
 
     public GroupNorm(String path, INDArray gamma, INDArray beta, int groups, double eps, BufferPool pool) {
         super(path, ModuleKind.NORM);
+        if (groups < 1) throw new IllegalArgumentException(path + ": group count " + groups + " must be >= 1");
         if (gamma.length() % groups != 0) {
             throw new IllegalArgumentException(path + ": " + gamma.length() + " channels are not divisible into "
                     + groups + " groups");

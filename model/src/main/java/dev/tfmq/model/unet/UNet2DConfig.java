@@ -113,6 +113,33 @@ public record UNet2DConfig(
         }
         if (layers < 1) throw new FormatException(file, "layers_per_block must be >= 1, got " + layers);
         if (in < 1 || out < 1) throw new FormatException(file, "in_channels/out_channels must be >= 1");
+        if (groups != null && groups < 1) throw new FormatException(file, "key 'norm_num_groups' = " + groups + ": must be >= 1");
+        if (attnGroups != null && attnGroups < 1) {
+            throw new FormatException(file, "key 'attn_norm_num_groups' = " + attnGroups + ": must be >= 1");
+        }
+        if (attnGroups != null && channels[channels.length - 1] % attnGroups != 0) {
+            throw new FormatException(file, "key 'attn_norm_num_groups' = " + attnGroups + " does not divide the "
+                    + channels[channels.length - 1] + " channels of the mid block");
+        }
+        if (headDim != null && headDim < 1) {
+            throw new FormatException(file, "key 'attention_head_dim' = " + headDim + ": must be >= 1 (or null for one head)");
+        }
+        if (!(eps > 0) || Double.isInfinite(eps)) {
+            throw new FormatException(file, "key 'norm_eps' = " + eps + ": must be a finite number > 0");
+        }
+        if (!(midScale > 0) || Double.isInfinite(midScale)) {
+            throw new FormatException(file, "key 'mid_block_scale_factor' = " + midScale + ": must be a finite number > 0");
+        }
+        if (downPad < 0) throw new FormatException(file, "key 'downsample_padding' = " + downPad + ": must be >= 0");
+        if (groups == null) {
+            for (int c : channels) {
+                int g = Math.min(c / 4, 32);
+                if (g < 1 || c % g != 0) {
+                    throw new FormatException(file, "norm_num_groups is null, and the fallback min(channels / 4, 32) = " + g
+                            + " does not divide block_out_channels entry " + c + "; set norm_num_groups");
+                }
+            }
+        }
         if (groups != null) {
             for (int c : channels) {
                 if (c % groups != 0) {
@@ -131,8 +158,57 @@ public record UNet2DConfig(
                 }
             }
         }
-        return new UNet2DConfig(sampleSize, in, out, center, freqShift, flip, List.copyOf(down), List.copyOf(up),
+        UNet2DConfig c = new UNet2DConfig(sampleSize, in, out, center, freqShift, flip, List.copyOf(down), List.copyOf(up),
                 channels, layers, midScale, downPad, headDim, groups, attnGroups, eps, shift, addAttention);
+        if (sampleSize != null) {
+            String p = sampleSize < 1 || sampleSize > MAX_SAMPLE_SIZE ? "must lie in [1, " + MAX_SAMPLE_SIZE + "]"
+                    : c.sizeProblem(sampleSize);
+            if (p != null) throw new FormatException(file, "key 'sample_size' = " + sampleSize + ": " + p);
+        }
+        return c;
+    }
+
+    /** The largest {@code sample_size} accepted (a 4096² image already needs gigabytes per activation). */
+    public static final int MAX_SAMPLE_SIZE = 4096;
+
+    /** How many times the down path halves the resolution (one downsampler per block but the last). */
+    public int downsamplings() { return blockOutChannels.length - 1; }
+
+    /**
+     * Why an input of this height or width cannot run through this UNet, or null when it can: every skip
+     * connection of the up path must meet a down-path activation of the same size, which (with the usual
+     * padding) means a multiple of 2^{@link #downsamplings()}. O(number of blocks), no tensor touched.
+     */
+    public String sizeProblem(long size) {
+        if (size < 1) return "must be >= 1";
+        int levels = blockOutChannels.length;
+        long[] sizes = new long[levels];
+        sizes[0] = size;
+        for (int i = 0; i + 1 < levels; i++) {
+            long next = downsamplePadding == 0 ? (sizes[i] - 2) / 2 + 1 : (sizes[i] + 2L * downsamplePadding - 3) / 2 + 1;
+            if (sizes[i] < 2 || next < 1) return tooSmall(size);
+            sizes[i + 1] = next;
+        }
+        long up = sizes[levels - 1];
+        for (int i = levels - 1; i >= 0; i--) {
+            if (up != sizes[i]) {
+                return "the UNet downsamples " + downsamplings() + " times (downsample_padding " + downsamplePadding
+                        + "), so " + size + " does not come back to its own size on the up path; use a multiple of "
+                        + (1L << downsamplings()) + " (e.g. " + nearMultiple(size) + ")";
+            }
+            up *= 2;
+        }
+        return null;
+    }
+
+    private String tooSmall(long size) {
+        return size + " is too small for " + downsamplings() + " downsamplings; use a multiple of " + (1L << downsamplings());
+    }
+
+    private long nearMultiple(long size) {
+        long f = 1L << downsamplings();
+        long lower = size / f * f;
+        return lower >= f ? lower : f;
     }
 
     /** Time-embedding width: 4 × the first block's channels, as diffusers builds it. */

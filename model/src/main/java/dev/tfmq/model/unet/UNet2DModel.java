@@ -155,7 +155,12 @@ public final class UNet2DModel implements Denoiser {
         }
         UNet2DConfig config = UNet2DConfig.read(cfg);
         SafeTensors tensors = SafeTensors.read(st);
-        return new UNet2DModel(config, new Weights(st, tensors.tensors(), dtype), dtype);
+        try {
+            return new UNet2DModel(config, new Weights(st, tensors.tensors(), dtype), dtype);
+        } catch (IllegalArgumentException e) {
+            // a module refusing its configuration (e.g. a group count that does not divide its channels)
+            throw new FormatException(cfg, e.getMessage());
+        }
     }
 
     /** The architecture of {@code config} with seeded random weights (for benchmarks and tests). */
@@ -305,6 +310,25 @@ public final class UNet2DModel implements Denoiser {
         }
     }
 
+    /**
+     * Why an input of this shape cannot run through this model, or null when it can: [B, C, H, W] with B >= 1,
+     * C = {@code in_channels} and H, W sizes the down and up paths agree on ({@link UNet2DConfig#sizeProblem}).
+     * Checked on every {@link #forward} before any native call (a wrong size used to crash inside oneDNN).
+     */
+    public String inputProblem(long[] shape) {
+        String s = java.util.Arrays.toString(shape);
+        if (shape.length != 4) return "has shape " + s + ", expected [B, C, H, W]";
+        if (shape[0] < 1) return "has shape " + s + ": the batch is empty";
+        if (shape[1] != config.inChannels()) {
+            return "has shape " + s + ": " + shape[1] + " channels, the model expects " + config.inChannels() + " (in_channels)";
+        }
+        for (int i = 2; i < 4; i++) {
+            String p = config.sizeProblem(shape[i]);
+            if (p != null) return "has shape " + s + ": " + (i == 2 ? "height " : "width ") + shape[i] + ": " + p;
+        }
+        return null;
+    }
+
     @Override
     public void predict(INDArray sample, long[] timesteps, INDArray out) {
         forward(sample, timesteps, out);
@@ -312,12 +336,16 @@ public final class UNet2DModel implements Denoiser {
 
     /** Runs the UNet on [B, C, H, W] at one time-step per image; writes the prediction into {@code out}. */
     public void forward(INDArray sample, long[] timesteps, INDArray out) {
+        String problem = inputProblem(sample.shape());
+        if (problem != null) throw new IllegalArgumentException("sample " + problem);
         long b = sample.size(0);
         if (timesteps.length != b) {
             throw new IllegalArgumentException(timesteps.length + " time-steps for a batch of " + b);
         }
-        if (sample.size(1) != config.inChannels()) {
-            throw new IllegalArgumentException("sample has " + sample.size(1) + " channels, model expects " + config.inChannels());
+        long[] want = {b, config.outChannels(), sample.size(2), sample.size(3)};
+        if (!java.util.Arrays.equals(out.shape(), want)) {
+            throw new IllegalArgumentException("output buffer has shape " + java.util.Arrays.toString(out.shape())
+                    + ", the prediction has " + java.util.Arrays.toString(want));
         }
         TemporalFeatures tf = temporalBuffers(timesteps);
         if (temporalSource == null) fillFromTib(tf);

@@ -119,6 +119,12 @@ class IdxReaderTest {
         assertTrue(err(floats, true).contains("data type 0x0D"));
         assertTrue(err(Arrays.copyOf(raw, 10), true).contains("truncated header"));
         assertTrue(err(new byte[]{0, 0}, true).contains("too short"));
+        // issue 14 (bounded reading): a header declaring more than the limit is refused before the data is inflated
+        byte[] huge = raw.clone();
+        huge[4] = 0x7f;
+        huge[8] = huge[12] = 0x01;
+        m = err(gzip(Arrays.copyOf(huge, 4096)), true);
+        assertTrue(m.contains("declares") && m.contains("over the limit of 1073741824"), m);
         byte[] zeroDim = raw.clone();
         zeroDim[8] = zeroDim[9] = zeroDim[10] = zeroDim[11] = 0;
         assertTrue(err(zeroDim, true).contains("dimension 1 has size 0"));

@@ -118,4 +118,35 @@ class ImageIoRoundTripTest {
         assertTrue(assertThrows(FormatException.class, () -> ImageFolderReader.read(empty, ImageFolderReader.ColorMode.AUTO))
                 .getMessage().contains("no .png"));
     }
+
+    /** A PNG holding only its signature, an IHDR chunk declaring w x h 8-bit gray, and IEND (no pixel data). */
+    static byte[] pngHeaderOnly(int w, int h) {
+        java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(8 + 25 + 12);
+        b.put(new byte[]{(byte) 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'});
+        byte[] ihdr = java.nio.ByteBuffer.allocate(17).put("IHDR".getBytes()).putInt(w).putInt(h)
+                .put(new byte[]{8, 0, 0, 0, 0}).array();
+        java.util.zip.CRC32 crc = new java.util.zip.CRC32();
+        crc.update(ihdr);
+        b.putInt(13).put(ihdr).putInt((int) crc.getValue());
+        crc.reset();
+        crc.update("IEND".getBytes());
+        b.putInt(0).put("IEND".getBytes()).putInt((int) crc.getValue());
+        return b.array();
+    }
+
+    @Test
+    void aPngDeclaringBillionsOfPixelsIsRefusedFromItsHeader() throws IOException {
+        // issue 14 (bounded reading): a 45-byte PNG declaring 100000 x 100000 made the decoder allocate 10 GB
+        Path dir = tmp.resolve("bomb");
+        Files.createDirectories(dir);
+        Files.write(dir.resolve("huge.png"), pngHeaderOnly(100_000, 100_000));
+        String m = assertThrows(FormatException.class, () -> ImageFolderReader.read(dir, ImageFolderReader.ColorMode.AUTO)).getMessage();
+        assertTrue(m.contains("huge.png") && m.contains("declares 100000x100000 pixels") && m.contains("over the limit of 67108864"), m);
+        // under the per-image limit, but too many of them for one dataset: refused before the second is decoded
+        Path many = tmp.resolve("many");
+        Files.createDirectories(many);
+        for (int k = 0; k < 40; k++) Files.write(many.resolve(String.format("%02d.png", k)), pngHeaderOnly(8000, 8000));
+        m = assertThrows(FormatException.class, () -> ImageFolderReader.read(many, ImageFolderReader.ColorMode.AUTO)).getMessage();
+        assertTrue(m.contains("40 images of 8000x8000") && m.contains("more than one dataset holds"), m);
+    }
 }

@@ -73,4 +73,51 @@ class NpyTest {
         Files.writeString(notNpy, "hello world, not numpy");
         assertTrue(assertThrows(FormatException.class, () -> Npy.read(notNpy)).getMessage().contains("magic"));
     }
+
+    /** A .npy header for {@code shape} of {@code descr}, padded as numpy pads it. */
+    private static byte[] header(String descr, String shape) {
+        String dict = "{'descr': '" + descr + "', 'fortran_order': False, 'shape': " + shape + ", }";
+        byte[] h = (dict + " ".repeat(128 - 10 - dict.length() - 1) + "\n").getBytes();
+        java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(10 + h.length);
+        b.put(new byte[]{(byte) 0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0});
+        b.put((byte) h.length).put((byte) 0).put(h);
+        return b.array();
+    }
+
+    /** An .npz with one deflated member: that header, then {@code zeros} zero bytes. */
+    private Path npz(String member, byte[] header, long zeros) throws IOException {
+        Path z = dir.resolve(member + ".npz");
+        try (java.util.zip.ZipOutputStream out = new java.util.zip.ZipOutputStream(Files.newOutputStream(z))) {
+            out.setLevel(java.util.zip.Deflater.BEST_SPEED);
+            out.putNextEntry(new java.util.zip.ZipEntry(member + ".npy"));
+            out.write(header);
+            byte[] chunk = new byte[1 << 20];
+            for (long left = zeros; left > 0; left -= chunk.length) out.write(chunk, 0, (int) Math.min(chunk.length, left));
+            out.closeEntry();
+        }
+        return z;
+    }
+
+    @Test
+    void declaredSizesAreCheckedAgainstTheLimitAndTheRealStreamBeforeAllocating() throws IOException {
+        // issue 14: a 2 MB .npz whose entry declares a 2 GiB array ended in OutOfMemoryError
+        Path bomb = npz("sigma", header("<f8", "(268435456,)"), 64L << 20);
+        assertTrue(Files.size(bomb) < 2_000_000, "the archive is small: " + Files.size(bomb));
+        String m = assertThrows(FormatException.class, () -> Npz.read(bomb)).getMessage();
+        assertTrue(m.contains("sigma.npz:sigma.npy") && m.contains("declares 2147483648 bytes")
+                && m.contains("over the limit of 1073741824"), m);
+        // under the limit but the stream ends early: the reader stops at the real end instead of allocating 512 MiB
+        Path shortNpz = npz("mu", header("<f8", "(67108864,)"), 1 << 20);
+        m = assertThrows(FormatException.class, () -> Npz.read(shortNpz)).getMessage();
+        assertTrue(m.contains("mu.npz:mu.npy") && m.contains("data holds 1048576 bytes") && m.contains("needs 536870912"), m);
+        // a shape whose element count overflows, and a negative one
+        m = assertThrows(FormatException.class, () -> Npy.read(header("<f4", "(4294967296, 4294967296)"), Path.of("big.npy"))).getMessage();
+        assertTrue(m.contains("big.npy") && m.contains("more than 2^63"), m);
+        m = assertThrows(FormatException.class, () -> Npy.read(header("<f4", "(-3,)"), Path.of("neg.npy"))).getMessage();
+        assertTrue(m.contains("negative shape entry -3"), m);
+        // a zero-element array is a valid array, written and read back
+        Path empty = dir.resolve("empty.npy");
+        Npy.write(empty, Nd4j.zeros(DataType.FLOAT, 0, 1, 28, 28));
+        assertArrayEquals(new long[]{0, 1, 28, 28}, Npy.read(empty).shape());
+    }
 }

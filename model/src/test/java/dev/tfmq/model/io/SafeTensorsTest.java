@@ -112,4 +112,28 @@ class SafeTensorsTest {
         String msg = failure(tiny);
         assertTrue(msg.contains("too short") && msg.contains("tiny.safetensors"), msg);
     }
+
+    @Test
+    void aRecordedDataChecksumIsVerifiedOnEveryRead(@org.junit.jupiter.api.io.TempDir Path tmp) throws IOException {
+        Map<String, org.nd4j.linalg.api.ndarray.INDArray> t = new java.util.LinkedHashMap<>();
+        t.put("a", org.nd4j.linalg.factory.Nd4j.rand(org.nd4j.linalg.api.buffer.DataType.FLOAT, 3, 5));
+        t.put("b", org.nd4j.linalg.factory.Nd4j.createFromArray(new byte[]{1, 2, 3, 4}));
+        Path f = tmp.resolve("c.safetensors");
+        SafeTensors.writeChecksummed(f, t, Map.of("format", "x"));
+        SafeTensors ok = SafeTensors.read(f);
+        assertTrue(ok.checksummed());
+        assertEquals(64, ok.metadata().get(SafeTensors.DATA_SHA256).length());
+        assertEquals(t.get("a"), ok.get("a"));
+        byte[] bytes = java.nio.file.Files.readAllBytes(f);
+        for (int at : new int[]{bytes.length - 1, bytes.length - 4 - 20}) {
+            byte[] flipped = bytes.clone();
+            flipped[at] ^= 1;
+            Path g = tmp.resolve("flipped.safetensors");
+            java.nio.file.Files.write(g, flipped);
+            String m = assertThrows(FormatException.class, () -> SafeTensors.read(g)).getMessage();
+            assertTrue(m.contains("flipped.safetensors") && m.contains("data section SHA-256") && m.contains("corrupt"), m);
+        }
+        SafeTensors.write(f, t, Map.of());
+        assertFalse(SafeTensors.read(f).checksummed(), "files without the key read as before");
+    }
 }

@@ -106,4 +106,63 @@ class UNet2DConfigTest {
         Files.delete(unet.resolve("config.json"));
         assertTrue(assertThrows(FormatException.class, () -> UNet2DModel.load(unet)).getMessage().contains("no config.json"));
     }
+
+    @Test
+    void valuesOutsideTheirMeaningAreRefusedAtLoad() throws IOException {
+        // issue 14: these used to give "/ by zero", NaN output with exit 0 or a cropped 32x32 result
+        Object[][] cases = {
+                {"norm_num_groups", 0, "key 'norm_num_groups' = 0: must be >= 1"},
+                {"attention_head_dim", 0, "key 'attention_head_dim' = 0: must be >= 1"},
+                {"attention_head_dim", -8, "key 'attention_head_dim' = -8: must be >= 1"},
+                {"attn_norm_num_groups", 0, "key 'attn_norm_num_groups' = 0: must be >= 1"},
+                {"attn_norm_num_groups", 5, "key 'attn_norm_num_groups' = 5 does not divide the 64 channels"},
+                {"norm_eps", -1.0, "key 'norm_eps' = -1.0: must be a finite number > 0"},
+                {"norm_eps", 0.0, "key 'norm_eps' = 0.0: must be a finite number > 0"},
+                {"mid_block_scale_factor", 0.0, "key 'mid_block_scale_factor' = 0.0"},
+                {"downsample_padding", -1, "key 'downsample_padding' = -1: must be >= 0"},
+                {"sample_size", -28, "key 'sample_size' = -28: must lie in [1, 4096]"},
+                {"sample_size", 0, "key 'sample_size' = 0: must lie in [1, 4096]"},
+                {"sample_size", 1 << 20, "key 'sample_size' = 1048576: must lie in [1, 4096]"},
+                {"sample_size", 30, "key 'sample_size' = 30: the UNet downsamples 2 times"},
+                {"sample_size", 15, "use a multiple of 4 (e.g. 12)"},
+        };
+        for (Object[] k : cases) {
+            ObjectNode c = fixtureConfig();
+            if (k[1] instanceof Double d) c.put((String) k[0], d);
+            else c.put((String) k[0], (Integer) k[1]);
+            String m = error(c);
+            assertTrue(m.contains((String) k[2]) && m.contains("config.json"), k[0] + "=" + k[1] + ": " + m);
+        }
+        ObjectNode c = fixtureConfig();
+        c.putNull("norm_num_groups");
+        c.putArray("block_out_channels").add(2).add(64).add(64);
+        assertTrue(error(c).contains("fallback min(channels / 4, 32) = 0"), error(c));
+        // the sizes that do fit load
+        for (int size : new int[]{28, 32, 4, 64}) {
+            c = fixtureConfig();
+            c.put("sample_size", size);
+            Path f = dir.resolve("ok.json");
+            Files.writeString(f, c.toString());
+            assertEquals(size, UNet2DConfig.read(f).sampleSize());
+        }
+    }
+
+    @Test
+    void theSizeRuleFollowsTheDownsamplingPadding() throws IOException {
+        UNet2DConfig c = UNet2DConfig.read(Fixtures.tinyGray28().resolve("unet/config.json"));
+        assertEquals(2, c.downsamplings());
+        assertNull(c.sizeProblem(28));
+        assertNull(c.sizeProblem(8));
+        assertNotNull(c.sizeProblem(15));
+        assertNotNull(c.sizeProblem(30));
+        assertNotNull(c.sizeProblem(2));
+        assertNotNull(c.sizeProblem(0));
+        ObjectNode n = fixtureConfig();
+        n.put("downsample_padding", 0);
+        Path f = dir.resolve("pad0.json");
+        Files.writeString(f, n.toString());
+        UNet2DConfig p0 = UNet2DConfig.read(f);
+        assertNull(p0.sizeProblem(32));
+        assertNotNull(p0.sizeProblem(30));
+    }
 }

@@ -271,4 +271,32 @@ class UNet2DModelTest {
             model.setTemporalFeatureSource(null);
         }
     }
+
+    @Test
+    void inputsTheNetworkCannotTakeAreRefusedBeforeAnyNativeCall() {
+        // issue 14: 15x15 on a model with two downsamplings died with SIGSEGV inside libnd4jcpu
+        String m = assertThrows(IllegalArgumentException.class, () -> model.forward(Nd4j.zeros(DataType.FLOAT, 1, 1, 15, 15),
+                new long[]{1}, Nd4j.zeros(DataType.FLOAT, 1, 1, 15, 15))).getMessage();
+        assertTrue(m.contains("height 15") && m.contains("multiple of 4"), m);
+        m = assertThrows(IllegalArgumentException.class, () -> model.forward(Nd4j.zeros(DataType.FLOAT, 1, 1, 28, 30),
+                new long[]{1}, Nd4j.zeros(DataType.FLOAT, 1, 1, 28, 30))).getMessage();
+        assertTrue(m.contains("width 30"), m);
+        m = assertThrows(IllegalArgumentException.class, () -> model.forward(Nd4j.zeros(DataType.FLOAT, 0, 1, 28, 28),
+                new long[0], Nd4j.zeros(DataType.FLOAT, 0, 1, 28, 28))).getMessage();
+        assertTrue(m.contains("batch is empty"), m);
+        m = assertThrows(IllegalArgumentException.class, () -> model.forward(Nd4j.zeros(DataType.FLOAT, 1, 3, 28, 28),
+                new long[]{1}, Nd4j.zeros(DataType.FLOAT, 1, 1, 28, 28))).getMessage();
+        assertTrue(m.contains("3 channels, the model expects 1"), m);
+        m = assertThrows(IllegalArgumentException.class, () -> model.forward(Nd4j.zeros(DataType.FLOAT, 1, 1, 28),
+                new long[]{1}, Nd4j.zeros(DataType.FLOAT, 1, 1, 28, 28))).getMessage();
+        assertTrue(m.contains("expected [B, C, H, W]"), m);
+        // an output buffer smaller than the prediction (the other half of the crash)
+        m = assertThrows(IllegalArgumentException.class, () -> model.forward(Nd4j.zeros(DataType.FLOAT, 2, 1, 28, 28),
+                new long[]{1, 1}, Nd4j.zeros(DataType.FLOAT, 2, 1, 24, 24))).getMessage();
+        assertTrue(m.contains("output buffer has shape [2, 1, 24, 24]"), m);
+        // other sizes the model can take still run
+        INDArray out = Nd4j.zeros(DataType.FLOAT, 1, 1, 16, 16);
+        model.forward(Nd4j.rand(DataType.FLOAT, 1, 1, 16, 16), new long[]{5}, out);
+        assertTrue(out.amaxNumber().doubleValue() > 0);
+    }
 }

@@ -54,6 +54,8 @@ public final class QuantizationArtifact {
     public static final String FORMAT = "tfmq-quantized/1";
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final String BIAS_PREFIX = "bc/";
+    /** Provenance key of the data checksum an artifact was verified against on load. */
+    public static final String DATA_SHA256 = "data_sha256";
 
     private QuantizationArtifact() {}
 
@@ -130,7 +132,7 @@ public final class QuantizationArtifact {
         String nd4j = Nd4j.class.getPackage().getImplementationVersion();
         prov.put("nd4j", nd4j == null ? "1.0.0-M2.1" : nd4j);
         meta.put("provenance", prov.toString());
-        SafeTensors.write(file, t, meta);
+        SafeTensors.writeChecksummed(file, t, meta);
         return Files.size(file);
     }
 
@@ -235,6 +237,8 @@ public final class QuantizationArtifact {
         QuantizedModel qm = new QuantizedModel(fp, ctx, wq, aq, cache, selection, source, biases);
         prov.fields().forEachRemaining(e -> qm.provenance().put(e.getKey(), e.getValue().asText()));
         qm.provenance().put("recipe", meta.get("recipe"));
+        // verified by SafeTensors.read; absent in artifacts written before checksums
+        if (st.checksummed()) qm.provenance().put(DATA_SHA256, meta.get(SafeTensors.DATA_SHA256));
         return qm;
     }
 
