@@ -1,13 +1,13 @@
 package dev.tfmq.harness.run;
 
+import dev.tfmq.model.io.Sha256;
+
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.stream.Stream;
 
@@ -15,21 +15,15 @@ import java.util.stream.Stream;
 public final class Hashing {
     private Hashing() {}
 
-    private static MessageDigest sha() {
-        try {
-            return MessageDigest.getInstance("SHA-256");
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("no SHA-256 in this JVM", e);
-        }
-    }
-
     public static String sha256(String text) {
-        return HexFormat.of().formatHex(sha().digest(text.getBytes(StandardCharsets.UTF_8)));
+        MessageDigest d = Sha256.digest();
+        d.update(text.getBytes(StandardCharsets.UTF_8));
+        return Sha256.hex(d);
     }
 
     /** Hash of every regular file under a folder (relative names and contents, in name order), or of one file. */
     public static String sha256(Path path) throws IOException {
-        MessageDigest d = sha();
+        MessageDigest d = Sha256.digest();
         List<Path> files;
         if (Files.isDirectory(path)) {
             try (Stream<Path> s = Files.walk(path)) {
@@ -45,6 +39,6 @@ public final class Hashing {
                 for (int r; (r = in.read(buf)) > 0; ) d.update(buf, 0, r);
             }
         }
-        return HexFormat.of().formatHex(d.digest());
+        return Sha256.hex(d);
     }
 }

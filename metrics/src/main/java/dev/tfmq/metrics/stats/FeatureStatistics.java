@@ -313,12 +313,10 @@ public final class FeatureStatistics {
                     + java.util.Arrays.toString(m.shape()));
         }
         if (n.length() != 1) throw new FormatException(file, "'" + KEY_COUNT + "' must hold one number");
-        double count = n.getDouble(0);
-        if (!(count >= 2) || count != Math.rint(count)) {
-            throw new FormatException(file, "'" + KEY_COUNT + "' = " + count + ": statistics need a whole sample count of at least 2");
-        }
+        String p = Gaussian.countProblem(n.getDouble(0));
+        if (p != null) throw new FormatException(file, "'" + KEY_COUNT + "' " + p);
         double[] meanValues = mu.castTo(DataType.DOUBLE).dup('c').data().asDouble();
-        String p = Gaussian.meanProblem(meanValues);
+        p = Gaussian.meanProblem(meanValues);
         if (p != null) throw new FormatException(file, "'mu' " + p);
         INDArray comoment = m.castTo(DataType.DOUBLE).dup('c');
         p = Gaussian.covarianceProblem(comoment.data().asDouble(), d);

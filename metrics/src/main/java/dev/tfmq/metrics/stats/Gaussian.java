@@ -69,6 +69,11 @@ public record Gaussian(double[] mu, double[] sigma, long n) {
         return null;
     }
 
+    /** Why {@code count} cannot be the sample count of statistics, or null: a whole number of at least 2. */
+    public static String countProblem(double count) {
+        return count >= 2 && count == Math.rint(count) ? null : "= " + count + ": statistics need a whole sample count of at least 2";
+    }
+
     /** Why {@code v} cannot be a mean, or null: every entry finite. */
     public static String meanProblem(double[] v) {
         for (int i = 0; i < v.length; i++) {

@@ -76,10 +76,8 @@ public record ReferenceStatistics(Gaussian pooled, Gaussian spatial) {
         INDArray count = a.get(nKey);
         if (count != null) {
             if (count.length() != 1) throw new FormatException(file, "'" + nKey + "' must hold one number");
-            double c = count.getDouble(0);
-            if (!(c >= 2) || c != Math.rint(c)) {
-                throw new FormatException(file, "'" + nKey + "' = " + c + ": statistics need a whole sample count of at least 2");
-            }
+            String p = Gaussian.countProblem(count.getDouble(0));
+            if (p != null) throw new FormatException(file, "'" + nKey + "' " + p);
             n = count.getLong(0);
         }
         Gaussian g = Gaussian.of(mu, sigma, n);

@@ -220,7 +220,7 @@ public final class SafeTensors {
 
     /** Streams the data section through SHA-256 (1 MiB at a time) and compares it with the recorded digest. */
     private static void verify(Path file, FileChannel ch, long dataStart, String want) throws IOException {
-        java.security.MessageDigest md = sha256();
+        java.security.MessageDigest md = Sha256.digest();
         ByteBuffer buf = ByteBuffer.allocate(1 << 20);
         for (long pos = dataStart; ; ) {
             buf.clear();
@@ -230,18 +230,10 @@ public final class SafeTensors {
             md.update(buf);
             pos += n;
         }
-        String have = java.util.HexFormat.of().formatHex(md.digest());
+        String have = Sha256.hex(md);
         if (!have.equalsIgnoreCase(want)) {
             throw new FormatException(file, "data section SHA-256 " + have + " does not match the " + want
                     + " recorded in its header: the file is corrupt");
-        }
-    }
-
-    private static java.security.MessageDigest sha256() {
-        try {
-            return java.security.MessageDigest.getInstance("SHA-256");
-        } catch (java.security.NoSuchAlgorithmException e) {
-            throw new IllegalStateException("every JDK has SHA-256", e);
         }
     }
 
@@ -283,9 +275,9 @@ public final class SafeTensors {
             blobs.add(bytes);
         }
         if (checksum) {
-            java.security.MessageDigest md = sha256();
+            java.security.MessageDigest md = Sha256.digest();
             for (byte[] b : blobs) md.update(b);
-            meta.put(DATA_SHA256, java.util.HexFormat.of().formatHex(md.digest()));
+            meta.put(DATA_SHA256, Sha256.hex(md));
         }
         byte[] json = JSON.writeValueAsBytes(header);
         int padded = (json.length + 7) / 8 * 8;

@@ -9,7 +9,6 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.Map;
 
 /**
@@ -20,12 +19,7 @@ public final class ModelChecksum {
     private ModelChecksum() {}
 
     public static String sha256(UNet2DModel model) {
-        MessageDigest md;
-        try {
-            md = MessageDigest.getInstance("SHA-256");
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("SHA-256 is missing from this JVM", e);
-        }
+        MessageDigest md = dev.tfmq.model.io.Sha256.digest();
         for (Module m : model.modules().values()) {
             for (Map.Entry<String, INDArray> p : m.parameters().entrySet()) {
                 md.update(p.getKey().getBytes(StandardCharsets.UTF_8));
@@ -38,8 +32,6 @@ public final class ModelChecksum {
                 md.update(b.array());
             }
         }
-        StringBuilder sb = new StringBuilder();
-        for (byte b : md.digest()) sb.append(String.format("%02x", b));
-        return sb.toString();
+        return dev.tfmq.model.io.Sha256.hex(md);
     }
 }
